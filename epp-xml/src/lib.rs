@@ -7,3 +7,10 @@
 //!
 //! What this crate deliberately does **not** do: framing, sockets, TLS, session state,
 //! Norid policy or storage. Norid's `no-ext-*` extensions plug in from `epp-norid-ext`.
+
+mod value;
+
+pub use value::{
+    ClTrid, ClientId, ContactId, Date, DomainName, HostName, Password, Roid, SvTrid, Timestamp,
+    ValueError, collapse_whitespace,
+};
