@@ -3,7 +3,7 @@
 //! the store work, the SQLite and PostgreSQL stores).
 //!
 //! The protocol plugs in through [`Wiring`] → [`HandlerFactory`] → [`ConnectionHandler`]
-//! (see [`protocol`](crate::ConnectionHandler) for the contract): the server owns sockets,
+//! (see [`ConnectionHandler`] for the contract): the server owns sockets,
 //! TLS, frame boundaries, timeouts, connection limits and shutdown; the handler owns
 //! everything inside a frame. Shared per-registrar state that the session consults lives
 //! here: [`SessionRegistry`] (sessions per registrar) and [`RateLimiter`].

@@ -1,20 +1,4 @@
 //! The seam between the connection driver (TLS, framing, timers) and the EPP session.
-//!
-//! The server owns sockets, TLS, frame boundaries, timeouts and shutdown; a
-//! [`ConnectionHandler`] owns everything inside a frame. One handler serves one
-//! connection, created by a [`HandlerFactory`] once the TLS handshake is done. The driver
-//! calls, in order:
-//!
-//! 1. [`ConnectionHandler::greeting`] once, and writes the bytes as the first frame;
-//! 2. [`ConnectionHandler::handle`] for each complete frame, writes the reply, logs and
-//!    counts the [`CommandOutcome`], and closes after [`Action::Close`];
-//! 3. [`ConnectionHandler::closing`] once if the server ends the connection itself
-//!    (timeout, shutdown, bad framing), to let the handler say a last word.
-//!
-//! Timers: before [`ConnectionHandler::logged_in`] turns true, the connection must log in
-//! within `limits.prelogin_timeout` of the greeting (an absolute deadline, so trickling
-//! bytes or repeated `<hello/>` do not extend it); afterwards at most
-//! `limits.idle_timeout` may pass between two complete frames.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -37,8 +21,29 @@ pub trait HandlerFactory: Send + Sync + 'static {
 
 /// One connection's protocol logic: bytes of one frame in, bytes of one frame out.
 ///
+/// The server owns sockets, TLS, frame boundaries, timeouts, connection limits and
+/// shutdown; the handler owns everything inside a frame. One handler serves one
+/// connection, created by a [`HandlerFactory`] once the TLS handshake is done. The
+/// connection driver calls, in order:
+///
+/// 1. [`greeting`](Self::greeting) once, and writes the bytes as the first frame;
+/// 2. [`handle`](Self::handle) for each complete frame; it writes the reply, logs and
+///    counts the [`CommandOutcome`] (see [`crate::log_command`] and
+///    [`crate::Metrics::record_command`]), and closes after [`Action::Close`];
+/// 3. [`closing`](Self::closing) once if the server ends the connection itself (timeout,
+///    shutdown, bad framing), so the handler can say a last word.
+///
+/// Timers: until [`logged_in`](Self::logged_in) turns true the client must log in within
+/// `limits.prelogin_timeout` of the greeting (an absolute deadline: trickling bytes or
+/// repeated `<hello/>` do not extend it); afterwards at most `limits.idle_timeout` may
+/// pass between two complete frames. Commands per session, sessions per registrar
+/// ([`crate::SessionRegistry`]) and rate limits ([`crate::RateLimiter`]) are the
+/// handler's to enforce, since only it knows the registrar and the command.
+///
 /// Implementations never see the length header, the socket or the wall clock: `now` is
-/// the registry clock (system time plus `testing.clock_offset`).
+/// the registry clock (system time plus `testing.clock_offset`). A handler dropped
+/// mid-command (shutdown grace over) must leave no partial state behind: the store's
+/// transactions see to that.
 pub trait ConnectionHandler: Send + 'static {
     /// The greeting sent when the connection opens.
     fn greeting(&mut self, now: Timestamp) -> Bytes;
