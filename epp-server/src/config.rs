@@ -446,7 +446,20 @@ impl Config {
             }
             None => None,
         };
-        Self::from_sources(text.as_deref(), path, std::env::vars())
+        // vars_os: a variable that is not UTF-8 must not abort the server (std::env::vars
+        // panics on one); only ours need to be readable, and those are checked in `env`.
+        let vars = std::env::vars_os().filter_map(|(k, v)| {
+            let k = k.into_string().ok()?;
+            if !k.to_ascii_uppercase().starts_with(ENV_PREFIX) {
+                return None;
+            }
+            Some((
+                k,
+                v.into_string()
+                    .unwrap_or_else(|v| v.to_string_lossy().into_owned()),
+            ))
+        });
+        Self::from_sources(text.as_deref(), path, vars)
     }
 
     /// Builds the configuration from file text (if any) and environment variables.
