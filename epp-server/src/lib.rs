@@ -1,6 +1,50 @@
-//! The EPP registry server: TLS with rustls, one task per connection driving
-//! `epp-session` over `epp-frame`, the SQLite and PostgreSQL stores, configuration, the
-//! admin CLI, logs and metrics.
+//! The EPP registry server: TLS with rustls, one task per connection driving a protocol
+//! handler over `epp-frame`, configuration, the admin CLI, logs and metrics (and, with
+//! the store work, the SQLite and PostgreSQL stores).
+//!
+//! The protocol plugs in through [`Wiring`] → [`HandlerFactory`] → [`ConnectionHandler`]
+//! (see [`ConnectionHandler`] for the contract): the server owns sockets,
+//! TLS, frame boundaries, timeouts, connection limits and shutdown; the handler owns
+//! everything inside a frame. Shared per-registrar state that the session consults lives
+//! here: [`SessionRegistry`] (sessions per registrar) and [`RateLimiter`].
 //!
 //! This is the only crate that knows tokio, rustls, SQL, configuration files and process
-//! signals. It holds no protocol or registry rules of its own.
+//! signals. It holds no protocol or registry rules of its own, and it never logs frame
+//! payloads, passwords or authInfo.
+
+#[cfg(not(unix))]
+compile_error!("epp-server supports Unix-like systems only (signals, file modes)");
+
+mod cli;
+mod clock;
+mod config;
+mod connection;
+mod error;
+mod limits;
+mod log;
+mod metrics;
+mod protocol;
+mod serve;
+mod tls;
+
+pub use cli::main_with;
+pub use clock::RegistryClock;
+pub use config::{
+    ClientCertPolicy, Config, DatabaseBackend, DatabaseConfig, DevelopmentConfig, ENV_PREFIX,
+    HumanDuration, LimitsConfig, LogConfig, LogFormat, MetricsConfig, Mode, RateLimitSetting,
+    RateLimitsConfig, Secret, ServerConfig, SessionConfig, SignedDuration, TestingConfig,
+    TlsConfig, TlsVersion,
+};
+pub use error::{ConfigError, Error, TlsError};
+pub use limits::{
+    RateClass, RateLimited, RateLimiter, SessionGuard, SessionLimitReached, SessionRegistry,
+};
+pub use log::{COMMAND_TARGET, init as init_logging, log_command};
+pub use metrics::{LATENCY_BUCKETS, Metrics};
+pub use protocol::{
+    Action, CloseReason, CommandOutcome, ConnectionHandler, ConnectionInfo, HandlerFactory,
+    Refusal, Reply,
+};
+pub use serve::{NoHandler, NotWired, ServeContext, Wiring, serve};
+pub use tls::dev::DemoRegistrar;
+pub use tls::{CertFingerprint, InvalidFingerprint};

@@ -1,0 +1,295 @@
+//! The connection driver: one tokio task per connection runs the TLS handshake, then
+//! frames with `epp_frame::EppCodec` and feeds a [`ConnectionHandler`], enforcing the
+//! timeouts, and closes cleanly.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use epp_frame::{EppCodec, FrameError};
+use futures_util::{SinkExt, StreamExt};
+use rustls::ProtocolVersion;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+use crate::clock::RegistryClock;
+use crate::config::{LimitsConfig, TlsVersion};
+use crate::limits::ConnectionPermit;
+use crate::log::log_command;
+use crate::metrics::Metrics;
+use crate::protocol::{
+    Action, CloseReason, ConnectionHandler, ConnectionInfo, HandlerFactory, Refusal,
+};
+use crate::tls::CertFingerprint;
+
+/// The timeouts and sizes the driver enforces.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DriverLimits {
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) max_frame_size: u32,
+    pub(crate) prelogin_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+}
+
+impl DriverLimits {
+    pub(crate) fn new(handshake_timeout: Duration, limits: &LimitsConfig) -> Self {
+        Self {
+            handshake_timeout,
+            max_frame_size: limits.max_frame_size,
+            prelogin_timeout: limits.prelogin_timeout.get(),
+            idle_timeout: limits.idle_timeout.get(),
+            write_timeout: limits.write_timeout.get(),
+        }
+    }
+}
+
+/// What every connection task shares.
+pub(crate) struct Shared {
+    pub(crate) acceptor: TlsAcceptor,
+    pub(crate) limits: DriverLimits,
+    pub(crate) metrics: Metrics,
+    pub(crate) clock: RegistryClock,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        acceptor: TlsAcceptor,
+        limits: DriverLimits,
+        metrics: Metrics,
+        clock: RegistryClock,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            acceptor,
+            limits,
+            metrics,
+            clock,
+            shutdown,
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+/// Runs one accepted connection to its end. `permit` holds its connection-limit slot.
+pub(crate) async fn run<F: HandlerFactory>(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    permit: ConnectionPermit,
+    shared: Arc<Shared>,
+    factory: Arc<F>,
+) {
+    let _permit = permit;
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    shared.metrics.connection_opened();
+    let reason = run_inner(tcp, peer, id, &shared, &*factory).await;
+    shared.metrics.connection_closed(reason);
+}
+
+async fn run_inner<F: HandlerFactory>(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    shared: &Shared,
+    factory: &F,
+) -> Option<CloseReason> {
+    let local = tcp.local_addr().unwrap_or(peer);
+    let mut shutdown = shared.shutdown.clone();
+    let handshake = tokio::select! {
+        r = timeout(shared.limits.handshake_timeout, shared.acceptor.accept(tcp)) => r,
+        _ = shutdown.wait_for(|stop| *stop) => return None,
+    };
+    let tls = match handshake {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            shared.metrics.handshake_failed(false);
+            tracing::debug!(conn = id, %peer, error = %e, "TLS handshake failed");
+            return None;
+        }
+        Err(_) => {
+            shared.metrics.handshake_failed(true);
+            tracing::debug!(conn = id, %peer, "TLS handshake timed out");
+            return None;
+        }
+    };
+    let (_, session) = tls.get_ref();
+    let tls_version = match session.protocol_version() {
+        Some(ProtocolVersion::TLSv1_2) => TlsVersion::Tls12,
+        _ => TlsVersion::Tls13,
+    };
+    let client_cert = session
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .map(|leaf| CertFingerprint::of_der(leaf));
+    shared.metrics.handshake_ok(tls_version);
+    let info = ConnectionInfo {
+        id,
+        peer,
+        local,
+        tls_version,
+        client_cert,
+    };
+    tracing::info!(
+        conn = id,
+        %peer,
+        tls = %tls_version,
+        client_cert = %client_cert.map_or_else(|| "-".to_owned(), |f| f.to_string()),
+        "connection opened"
+    );
+    let handler = factory.connect(&info);
+    let opened = Instant::now();
+    let (reason, commands) = drive(tls, handler, shared, id).await;
+    tracing::info!(
+        conn = id,
+        %peer,
+        reason = reason.label(),
+        commands,
+        duration_ms = u64::try_from(opened.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "connection closed"
+    );
+    Some(reason)
+}
+
+/// Greeting, then frames until the handler, the client, a timer or shutdown ends it.
+/// Returns why it ended and how many frames were handled.
+async fn drive<S, H>(stream: S, mut handler: H, shared: &Shared, id: u64) -> (CloseReason, u64)
+where
+    S: tokio::io::AsyncRead + AsyncWrite + Unpin,
+    H: ConnectionHandler,
+{
+    let limits = shared.limits;
+    let (rd, wr) = tokio::io::split(stream);
+    let mut reader = FramedRead::new(rd, EppCodec::with_max_frame_size(limits.max_frame_size));
+    // Responses are not bound by the incoming limit: a check of many names or an info
+    // with many hosts may answer with more than a client may send.
+    let mut writer = FramedWrite::new(wr, EppCodec::with_max_frame_size(u32::MAX));
+    let mut shutdown = shared.shutdown.clone();
+
+    let greeting = handler.greeting(shared.clock.now());
+    if let Err(reason) = write(&mut writer, greeting, limits.write_timeout, id).await {
+        return (reason, 0);
+    }
+    let prelogin_deadline = Instant::now() + limits.prelogin_timeout;
+    let mut last_frame = Instant::now();
+    let mut commands = 0u64;
+
+    let reason = loop {
+        let logged_in = handler.logged_in();
+        let deadline = match logged_in {
+            true => last_frame + limits.idle_timeout,
+            false => prelogin_deadline,
+        };
+        let expired = match logged_in {
+            true => CloseReason::IdleTimeout,
+            false => CloseReason::PreLoginTimeout,
+        };
+        // Checked here too because the select below prefers frames: a client that keeps
+        // frames coming must not outlive the pre-login deadline or a shutdown.
+        if *shutdown.borrow() {
+            break CloseReason::Shutdown;
+        }
+        if Instant::now() >= deadline {
+            break expired;
+        }
+        // Biased: a frame that arrived together with a timer or the shutdown signal is
+        // still answered.
+        let frame = tokio::select! {
+            biased;
+            frame = reader.next() => frame,
+            _ = shutdown.wait_for(|stop| *stop) => break CloseReason::Shutdown,
+            _ = sleep_until(deadline) => break expired,
+        };
+        let payload = match frame {
+            Some(Ok(payload)) => payload,
+            None => return (CloseReason::ClientClosed, commands),
+            Some(Err(FrameError::FrameTooLarge { declared, max })) => {
+                tracing::warn!(
+                    conn = id,
+                    declared,
+                    max,
+                    "frame header announces more than limits.max_frame_size; closing"
+                );
+                shared.metrics.record_refusal(Refusal::FrameTooLarge);
+                break CloseReason::FrameTooLarge;
+            }
+            Some(Err(FrameError::Io(e))) => {
+                // rustls reports a TCP close without close_notify as UnexpectedEof; many
+                // clients close that way.
+                let reason = match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => CloseReason::ClientClosed,
+                    _ => CloseReason::Transport,
+                };
+                tracing::debug!(conn = id, error = %e, "read failed");
+                return (reason, commands);
+            }
+            Some(Err(e @ FrameError::UnexpectedEof { .. })) => {
+                tracing::info!(conn = id, error = %e, "client closed inside a frame");
+                return (CloseReason::BadFrame, commands);
+            }
+            Some(Err(e)) => {
+                tracing::info!(conn = id, error = %e, "malformed frame header; closing");
+                break CloseReason::BadFrame;
+            }
+        };
+        commands += 1;
+        let started = Instant::now();
+        let reply = handler.handle(payload, shared.clock.now()).await;
+        let latency = started.elapsed();
+        if let Some(outcome) = &reply.outcome {
+            log_command(id, outcome, latency);
+            shared.metrics.record_command(outcome, latency);
+        }
+        if !reply.bytes.is_empty()
+            && let Err(reason) = write(&mut writer, reply.bytes, limits.write_timeout, id).await
+        {
+            return (reason, commands);
+        }
+        last_frame = Instant::now();
+        if reply.action == Action::Close {
+            close(&mut writer, limits.write_timeout).await;
+            return (CloseReason::Handler, commands);
+        }
+    };
+
+    if let Some(last_word) = handler.closing(reason, shared.clock.now()) {
+        // Best effort: the connection is closing either way.
+        let _ = write(&mut writer, last_word, limits.write_timeout, id).await;
+    }
+    close(&mut writer, limits.write_timeout).await;
+    (reason, commands)
+}
+
+async fn write<W: AsyncWrite + Unpin>(
+    writer: &mut FramedWrite<W, EppCodec>,
+    bytes: Bytes,
+    limit: Duration,
+    id: u64,
+) -> Result<(), CloseReason> {
+    match timeout(limit, writer.send(bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::debug!(conn = id, error = %e, "write failed");
+            Err(CloseReason::Transport)
+        }
+        Err(_) => {
+            tracing::info!(
+                conn = id,
+                "client did not read the response in time; closing"
+            );
+            Err(CloseReason::WriteTimeout)
+        }
+    }
+}
+
+/// Sends TLS close_notify and the TCP FIN, within `limit`.
+async fn close<W: AsyncWrite + Unpin>(writer: &mut FramedWrite<W, EppCodec>, limit: Duration) {
+    let _ = timeout(limit, writer.get_mut().shutdown()).await;
+}

@@ -1,0 +1,514 @@
+//! The serve path: certificates, listeners, the accept loops, the metrics endpoint,
+//! certificate reloads, signals and graceful shutdown, generic over the protocol that a
+//! [`Wiring`] plugs in.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use epp_xml::Timestamp;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::clock::RegistryClock;
+use crate::config::{Config, Mode};
+use crate::connection::{self, DriverLimits, Shared};
+use crate::error::{ConfigError, Error};
+use crate::limits::{ConnectionLimiter, RateLimiter, SessionRegistry};
+use crate::metrics::{self, Metrics};
+use crate::protocol::{ConnectionHandler, ConnectionInfo, HandlerFactory, Reply};
+use crate::tls::dev::{self, DemoRegistrar};
+use crate::tls::{self, FileStamp, ReloadingCert};
+
+/// Plugs a protocol into the serve path: builds the [`HandlerFactory`] once the
+/// configuration, certificates, metrics and shared limits exist, before any listener is
+/// bound. This is where the session and the store get wired in.
+pub trait Wiring {
+    /// The factory serving connections.
+    type Factory: HandlerFactory;
+
+    /// Builds the factory (open the store, run checks, create the demo registrar in
+    /// development mode and call [`ServeContext::confirm_demo_registrar`]).
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`]; the server then exits without listening.
+    fn build(self, ctx: &mut ServeContext) -> impl Future<Output = Result<Self::Factory, Error>>;
+}
+
+/// What the serve path hands to a [`Wiring`]: configuration and the shared services a
+/// session uses.
+#[derive(Debug)]
+pub struct ServeContext {
+    config: Arc<Config>,
+    sessions: SessionRegistry,
+    rate_limiter: RateLimiter,
+    metrics: Metrics,
+    clock: RegistryClock,
+    demo_registrar: Option<DemoRegistrar>,
+    demo_confirmed: bool,
+}
+
+impl ServeContext {
+    /// The validated configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// Per-registrar session counts across all connections.
+    pub fn sessions(&self) -> &SessionRegistry {
+        &self.sessions
+    }
+
+    /// Per-registrar rate limits across all connections.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.rate_limiter
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The registry clock (system time plus `testing.clock_offset`).
+    pub fn clock(&self) -> RegistryClock {
+        self.clock
+    }
+
+    /// The demo registrar to create in the store: `Some` in development mode only.
+    pub fn demo_registrar(&self) -> Option<&DemoRegistrar> {
+        self.demo_registrar.as_ref()
+    }
+
+    /// Says the demo registrar exists in the store, so the start banner prints its
+    /// credentials.
+    pub fn confirm_demo_registrar(&mut self) {
+        self.demo_confirmed = self.demo_registrar.is_some();
+    }
+}
+
+/// The [`Wiring`] of a build without a protocol: `serve` refuses with
+/// [`Error::NotWired`] instead of accepting connections it cannot answer.
+#[derive(Debug, Clone, Copy)]
+pub struct NotWired;
+
+impl Wiring for NotWired {
+    type Factory = NoHandler;
+
+    async fn build(self, _ctx: &mut ServeContext) -> Result<NoHandler, Error> {
+        Err(Error::NotWired)
+    }
+}
+
+/// A handler type with no values, for [`NotWired`].
+#[derive(Debug)]
+pub enum NoHandler {}
+
+impl HandlerFactory for NoHandler {
+    type Handler = NoHandler;
+
+    fn connect(&self, _connection: &ConnectionInfo) -> NoHandler {
+        match *self {}
+    }
+}
+
+impl ConnectionHandler for NoHandler {
+    fn greeting(&mut self, _now: Timestamp) -> Bytes {
+        match *self {}
+    }
+
+    async fn handle(&mut self, _frame: Bytes, _now: Timestamp) -> Reply {
+        match *self {}
+    }
+
+    fn logged_in(&self) -> bool {
+        match *self {}
+    }
+}
+
+/// Runs the server until SIGTERM or SIGINT, then shuts down gracefully.
+///
+/// # Errors
+///
+/// Startup failures: data directory, certificates, the wiring, binding, signals.
+pub async fn serve<W: Wiring>(config: Config, wiring: W) -> Result<(), Error> {
+    let config = Arc::new(config);
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::Io {
+        what: "cannot create data directory",
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    tracing::info!(
+        mode = %config.mode,
+        data_dir = %config.data_dir.display(),
+        version = env!("CARGO_PKG_VERSION"),
+        "starting epp-server"
+    );
+
+    let provider = tls::provider();
+    let (cert_path, key_path, dev_ca) = match (&config.tls.cert_chain, &config.tls.private_key) {
+        (Some(cert), Some(key)) => (cert.clone(), key.clone(), None),
+        _ if config.mode == Mode::Development => {
+            let names = dev::server_names(&config.server.listen, &config.development.server_names);
+            let files = dev::ensure_dev_tls(&config.data_dir, &names)?;
+            match files.created {
+                true => tracing::info!(
+                    ca = %files.ca_cert.display(),
+                    "created the development CA and server certificate"
+                ),
+                false => tracing::info!(
+                    ca = %files.ca_cert.display(),
+                    "using the existing development CA and server certificate"
+                ),
+            }
+            (files.cert_chain, files.private_key, Some(files.ca_cert))
+        }
+        // Config::validate refuses this; kept so that no path serves without a certificate.
+        _ => {
+            return Err(ConfigError::Invalid {
+                problems: vec!["tls.cert_chain and tls.private_key are required".into()],
+            }
+            .into());
+        }
+    };
+    let resolver = Arc::new(ReloadingCert::load(cert_path, key_path, provider.clone())?);
+    tracing::info!(fingerprint = %resolver.fingerprint(), "server certificate loaded");
+    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(
+        &config.tls,
+        Arc::clone(&resolver),
+        provider,
+    )?));
+
+    let metrics = Metrics::new();
+    let clock = RegistryClock::new(config.testing.clock_offset);
+    if !clock.offset().is_zero() {
+        tracing::warn!(
+            offset = %clock.offset(),
+            "the registry clock is offset from the system clock (test environment)"
+        );
+    }
+    let demo_registrar = match config.mode {
+        Mode::Development => Some(dev::demo_registrar(
+            &config.data_dir,
+            &config.development.demo_registrar,
+        )?),
+        Mode::Production => None,
+    };
+    let mut ctx = ServeContext {
+        config: Arc::clone(&config),
+        sessions: SessionRegistry::new(config.limits.sessions_per_registrar_max, metrics.clone()),
+        rate_limiter: RateLimiter::new(
+            config.rate_limits.check_info_poll,
+            config.rate_limits.create,
+        ),
+        metrics: metrics.clone(),
+        clock,
+        demo_registrar,
+        demo_confirmed: false,
+    };
+    let factory = Arc::new(wiring.build(&mut ctx).await?);
+
+    // Signal handlers exist before the "listening" line, so a signal sent as soon as it
+    // appears is handled rather than killing the process.
+    let mut signals = Signals::new()?;
+
+    let mut listeners = Vec::with_capacity(config.server.listen.len());
+    for addr in &config.server.listen {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: *addr,
+                source,
+            })?;
+        listeners.push(listener);
+    }
+    let metrics_listener = match config.metrics.enabled {
+        true => Some(
+            TcpListener::bind(config.metrics.listen)
+                .await
+                .map_err(|source| Error::Bind {
+                    addr: config.metrics.listen,
+                    source,
+                })?,
+        ),
+        false => None,
+    };
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let limiter = ConnectionLimiter::new(
+        config.limits.connections_per_ip,
+        config.limits.max_connections,
+    );
+    let shared = Arc::new(Shared::new(
+        acceptor,
+        DriverLimits::new(config.tls.handshake_timeout.get(), &config.limits),
+        metrics.clone(),
+        clock,
+        shutdown_rx.clone(),
+    ));
+
+    let mut epp_addrs = Vec::with_capacity(listeners.len());
+    let mut accept_loops: Vec<JoinHandle<()>> = Vec::with_capacity(listeners.len());
+    for listener in listeners {
+        let addr = local_addr(&listener)?;
+        tracing::info!(service = "epp", "listening on {addr}");
+        epp_addrs.push(addr);
+        accept_loops.push(tokio::spawn(accept_loop(
+            listener,
+            Arc::clone(&shared),
+            Arc::clone(&factory),
+            Arc::clone(&limiter),
+            metrics.clone(),
+            shutdown_rx.clone(),
+        )));
+    }
+    let mut metrics_addr = None;
+    if let Some(listener) = metrics_listener {
+        let addr = local_addr(&listener)?;
+        tracing::info!(service = "metrics", "listening on {addr}");
+        metrics_addr = Some(addr);
+        tokio::spawn(metrics::http::serve(
+            listener,
+            metrics.clone(),
+            shutdown_rx.clone(),
+        ));
+    }
+    tokio::spawn(watch_certificate(
+        Arc::clone(&resolver),
+        config.tls.reload_interval.get(),
+        signals.take_hangup(),
+        metrics.clone(),
+        shutdown_rx.clone(),
+    ));
+    if let Some(ca) = dev_ca {
+        print_dev_banner(&epp_addrs, &ca, metrics_addr, &ctx);
+    }
+
+    let signal = signals.terminate().await;
+    tracing::info!(
+        signal,
+        grace = %config.limits.shutdown_grace,
+        open_connections = limiter.total(),
+        "shutting down: no new connections, commands in flight may finish"
+    );
+    // Receivers outlive this function in spawned tasks; a send error cannot happen while
+    // `shutdown_rx` is alive here.
+    let _ = shutdown_tx.send(true);
+    for handle in accept_loops {
+        let _ = handle.await;
+    }
+    let drained = tokio::select! {
+        _ = limiter.wait_idle() => true,
+        _ = tokio::time::sleep(config.limits.shutdown_grace.get()) => false,
+        signal = signals.terminate() => {
+            tracing::warn!(signal, "second signal: not waiting for connections");
+            false
+        }
+    };
+    match drained {
+        true => tracing::info!("shutdown complete"),
+        false => tracing::warn!(
+            open_connections = limiter.total(),
+            "shutdown grace period over; cutting the remaining connections"
+        ),
+    }
+    drop(shutdown_rx);
+    Ok(())
+}
+
+async fn accept_loop<F: HandlerFactory>(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    factory: Arc<F>,
+    limiter: Arc<ConnectionLimiter>,
+    metrics: Metrics,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Typically EMFILE: back off instead of spinning.
+                tracing::warn!(error = %e, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        metrics.connection_accepted();
+        let permit = match limiter.try_acquire(peer.ip()) {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                metrics.record_refusal(refusal);
+                tracing::debug!(%peer, reason = refusal.label(), "connection refused");
+                // Dropping the socket closes it before any TLS work.
+                drop(tcp);
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        tokio::spawn(connection::run(
+            tcp,
+            peer,
+            permit,
+            Arc::clone(&shared),
+            Arc::clone(&factory),
+        ));
+    }
+}
+
+/// Reloads the server certificate on SIGHUP and when its files change.
+async fn watch_certificate(
+    resolver: Arc<ReloadingCert>,
+    interval: Duration,
+    mut hangup: Hangup,
+    metrics: Metrics,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (cert, key) = resolver.paths();
+    let (cert, key) = (cert.to_owned(), key.to_owned());
+    let mut stamp = FileStamp::of(&[&cert, &key]);
+    let mut ticker = match interval.is_zero() {
+        true => None,
+        false => Some(tokio::time::interval_at(
+            tokio::time::Instant::now() + interval,
+            interval,
+        )),
+    };
+    loop {
+        let trigger = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            () = hangup.recv() => "SIGHUP",
+            () = tick(&mut ticker) => {
+                let now = FileStamp::of(&[&cert, &key]);
+                if now == stamp {
+                    continue;
+                }
+                "file change"
+            }
+        };
+        stamp = FileStamp::of(&[&cert, &key]);
+        match resolver.reload() {
+            Ok(fingerprint) => {
+                metrics.cert_reload(true);
+                tracing::info!(trigger, %fingerprint, "server certificate reloaded");
+            }
+            Err(e) => {
+                metrics.cert_reload(false);
+                tracing::warn!(
+                    trigger,
+                    error = %e,
+                    kept = %resolver.fingerprint(),
+                    "server certificate reload failed; keeping the current certificate"
+                );
+            }
+        }
+    }
+}
+
+async fn tick(ticker: &mut Option<tokio::time::Interval>) {
+    match ticker {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, Error> {
+    listener.local_addr().map_err(|source| Error::Io {
+        what: "cannot read the bound address of a listener",
+        path: Default::default(),
+        source,
+    })
+}
+
+fn print_dev_banner(
+    epp: &[SocketAddr],
+    ca: &std::path::Path,
+    metrics: Option<SocketAddr>,
+    ctx: &ServeContext,
+) {
+    let mut text =
+        String::from("\nepp-server is running in DEVELOPMENT mode (never use it in production).\n");
+    for addr in epp {
+        text.push_str(&format!("  EPP over TLS:    {addr}\n"));
+    }
+    text.push_str(&format!("  CA certificate:  {}\n", ca.display()));
+    if let Some(addr) = epp.first() {
+        text.push_str(&format!(
+            "  try:             openssl s_client -connect {addr} -CAfile {}\n",
+            ca.display()
+        ));
+    }
+    match (&ctx.demo_registrar, ctx.demo_confirmed) {
+        (Some(demo), true) => text.push_str(&format!(
+            "  demo registrar:  {} / password {}\n",
+            demo.client_id,
+            demo.password.as_str()
+        )),
+        _ => text.push_str("  demo registrar:  not created by this build\n"),
+    }
+    if let Some(addr) = metrics {
+        text.push_str(&format!("  metrics:         http://{addr}/metrics\n"));
+    }
+    println!("{text}");
+}
+
+/// SIGTERM/SIGINT (shutdown) and SIGHUP (certificate reload).
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hangup: Option<Signal>,
+}
+
+impl Signals {
+    fn new() -> Result<Self, Error> {
+        let install = |kind| {
+            signal(kind).map_err(|source| Error::Io {
+                what: "cannot install a signal handler",
+                path: Default::default(),
+                source,
+            })
+        };
+        Ok(Self {
+            term: install(SignalKind::terminate())?,
+            int: install(SignalKind::interrupt())?,
+            hangup: Some(install(SignalKind::hangup())?),
+        })
+    }
+
+    fn take_hangup(&mut self) -> Hangup {
+        Hangup(self.hangup.take())
+    }
+
+    /// Waits for SIGTERM or SIGINT; returns the signal's name.
+    async fn terminate(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// The SIGHUP stream.
+struct Hangup(Option<Signal>);
+
+impl Hangup {
+    async fn recv(&mut self) {
+        if let Some(signal) = &mut self.0
+            && signal.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending().await
+    }
+}

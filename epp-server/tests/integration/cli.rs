@@ -1,0 +1,199 @@
+//! The shipped `epp-server` binary: `config check` and the refusal to serve without a
+//! wired EPP session.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::harness::{EPP_SERVER, Server, TestCa, base_env, temp, tls_file_env};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/epp-server.example.toml");
+const PRODUCTION_EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/epp-server.production.example.toml"
+);
+
+fn run(args: &[&str], env: &[(String, String)]) -> (Output, String, String) {
+    let mut cmd = Command::new(EPP_SERVER);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.to_ascii_uppercase().starts_with("EPP_SERVER") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd.envs(env.iter().cloned()).output().unwrap();
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
+    (out, stdout, stderr)
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn config_check_prints_the_effective_configuration_of_the_example() {
+    let (out, stdout, stderr) = run(&["--config", EXAMPLE, "config", "check"], &[]);
+    assert!(out.status.success(), "{stderr}");
+    let effective: toml::Table = toml::from_str(&stdout).unwrap();
+    assert_eq!(effective["mode"].as_str(), Some("development"));
+    assert_eq!(
+        effective["limits"]["idle_timeout"].as_str(),
+        Some("2m"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("configuration OK (development mode)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("development certificates under"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_check_without_a_file_uses_the_defaults() {
+    let (out, stdout, stderr) = run(&["config", "check"], &[]);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("listen = [\"127.0.0.1:7000\"]"), "{stdout}");
+}
+
+#[test]
+fn config_check_refuses_an_unknown_key_naming_it_and_the_file() {
+    let (dir, _) = temp();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[limits]\nidle_timout = \"60s\"\n").unwrap();
+    let (out, stdout, stderr) = run(&["-c", path.to_str().unwrap(), "config", "check"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("idle_timout"), "{stderr}");
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+}
+
+#[test]
+fn config_check_reports_a_missing_file() {
+    let (out, _, stderr) = run(
+        &["--config", "/nonexistent/epp.toml", "config", "check"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("cannot read configuration file /nonexistent/epp.toml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_config_file_can_come_from_the_environment() {
+    let (dir, _) = temp();
+    let path = dir.path().join("epp.toml");
+    std::fs::write(&path, "[limits]\ncommands_per_session = 77\n").unwrap();
+    let (out, stdout, stderr) = run(
+        &["config", "check"],
+        &env(&[("EPP_SERVER_CONFIG", path.to_str().unwrap())]),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("commands_per_session = 77"), "{stdout}");
+}
+
+#[test]
+fn environment_overrides_show_in_the_effective_configuration() {
+    let (out, stdout, stderr) = run(
+        &["--config", EXAMPLE, "config", "check"],
+        &env(&[
+            ("EPP_SERVER__LIMITS__IDLE_TIMEOUT", "45s"),
+            ("EPP_SERVER__RATE_LIMITS__CREATE", "100/1h"),
+        ]),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("idle_timeout = \"45s\""), "{stdout}");
+    assert!(stdout.contains("create = \"100/1h\""), "{stdout}");
+
+    let (out, _, stderr) = run(
+        &["--config", EXAMPLE, "config", "check"],
+        &env(&[("EPP_SERVER__LIMITS__IDLE_TIMEOUT", "forever")]),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("EPP_SERVER__LIMITS__IDLE_TIMEOUT"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn production_refuses_generated_certificates_and_the_clock_offset() {
+    let (out, _, stderr) = run(
+        &["config", "check"],
+        &env(&[("EPP_SERVER__MODE", "production")]),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("required in production mode"), "{stderr}");
+
+    let (out, _, stderr) = run(
+        &["--config", PRODUCTION_EXAMPLE, "config", "check"],
+        &env(&[("EPP_SERVER__TESTING__CLOCK_OFFSET", "+30d")]),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("testing.clock_offset"), "{stderr}");
+}
+
+#[test]
+fn production_example_checks_its_tls_files_and_redacts_the_database_password() {
+    let (dir, _) = temp();
+    let ca = TestCa::new();
+    let der = ca.write_server_cert(dir.path());
+    let mut vars = tls_file_env(dir.path());
+    vars.extend(env(&[(
+        "EPP_SERVER__DATABASE__POSTGRES_URL",
+        "postgres://epp:s3cret-pw@db.internal/registry",
+    )]));
+    let (out, stdout, stderr) = run(&["--config", PRODUCTION_EXAMPLE, "config", "check"], &vars);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("configuration OK (production mode)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&crate::harness::sha256_hex(&der)),
+        "the certificate fingerprint is shown: {stderr}"
+    );
+    assert!(
+        stdout.contains("postgres://epp:***@db.internal/registry"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("s3cret") && !stderr.contains("s3cret"));
+
+    // A key that does not belong to the certificate is caught before any restart.
+    let (_, other_key, _) = ca.server_cert();
+    std::fs::write(dir.path().join("server-key.pem"), other_key).unwrap();
+    let (out, _, stderr) = run(&["--config", PRODUCTION_EXAMPLE, "config", "check"], &vars);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("does not fit certificate"), "{stderr}");
+}
+
+#[test]
+fn the_shipped_binary_refuses_to_serve_without_an_epp_session() {
+    let (_dir, data) = temp();
+    let mut server = Server::spawn(EPP_SERVER, &base_env(&data), &["serve"]);
+    let status = server.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1));
+    let log = server.log_text();
+    assert!(log.contains("no EPP session wired in yet"), "{log}");
+    assert!(!log.contains("listening on"), "{log}");
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let (out, stdout, _) = run(&["--help"], &[]);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("serve") && stdout.contains("config"),
+        "{stdout}"
+    );
+    let (out, stdout, _) = run(&["config", "--help"], &[]);
+    assert!(out.status.success());
+    assert!(stdout.contains("check"), "{stdout}");
+}
