@@ -3,3 +3,5 @@
 //!
 //! What this crate deliberately does **not** do: framing, sockets, TLS, session state or
 //! storage. It plugs into the extension points of `epp-xml`.
+
+pub mod policy;
