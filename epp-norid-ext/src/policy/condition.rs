@@ -465,7 +465,7 @@ pub enum Verb {
 }
 
 impl Verb {
-    /// The infinitive (`renew`), as in "Failed to renew domain [x]."
+    /// The infinitive (`renew`), as in "Failed to renew domain \[x\]."
     pub const fn infinitive(self) -> &'static str {
         match self {
             Verb::Create => "create",
@@ -477,7 +477,7 @@ impl Verb {
         }
     }
 
-    /// The past participle (`renewed`), as in "Domain [x] has been renewed."
+    /// The past participle (`renewed`), as in "Domain \[x\] has been renewed."
     pub const fn participle(self) -> &'static str {
         match self {
             Verb::Create => "created",

@@ -140,7 +140,7 @@ pub fn renew_window_opens(expires: Timestamp) -> Date {
 ///
 /// # Errors
 ///
-/// [`Refusal::NotRenewableBefore`] (2105, Norid's `EC002003`): "Domain [x] is not renewable
+/// [`Refusal::NotRenewableBefore`] (2105, Norid's `EC002003`): "Domain \[x\] is not renewable
 /// before [2018-01-14]."
 pub fn check_renew_window(
     name: &DomainName,
@@ -208,7 +208,7 @@ pub fn renew(
 ///
 /// # Errors
 ///
-/// [`Refusal::RenewalPeriodRequired`] (2306; Norid's text "Domain [x] expired 2024-01-01. The
+/// [`Refusal::RenewalPeriodRequired`] (2306; Norid's text "Domain \[x\] expired 2024-01-01. The
 /// transfer command must include a renewal period."), [`Refusal::RenewPeriod`],
 /// [`Refusal::NotRenewableBefore`], [`Refusal::DateOutOfRange`].
 pub fn transfer_renewal(
