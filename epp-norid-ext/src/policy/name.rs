@@ -295,14 +295,13 @@ fn check_label(name: &str, label: &str) -> Result<String, Refusal> {
     } else {
         label.to_owned()
     };
-    let refuse_label = unicode.clone();
     let allowed = |c: char| {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || NORWEGIAN_LETTERS.contains(&c)
     };
     if let Some(ch) = unicode.chars().find(|&c| !allowed(c)) {
         return Err(Refusal::InvalidCharacter {
             name: name.to_owned(),
-            label: refuse_label,
+            label: unicode.clone(),
             ch,
         });
     }
@@ -310,7 +309,7 @@ fn check_label(name: &str, label: &str) -> Result<String, Refusal> {
     if !(2..=63).contains(&len) {
         return Err(Refusal::LabelLength {
             name: name.to_owned(),
-            label: refuse_label,
+            label: unicode.clone(),
             len,
         });
     }
@@ -326,13 +325,15 @@ fn check_label(name: &str, label: &str) -> Result<String, Refusal> {
     if unicode.starts_with('-') || unicode.ends_with('-') {
         return Err(Refusal::HyphenAtEdge {
             name: name.to_owned(),
-            label: refuse_label,
+            label: unicode.clone(),
         });
     }
-    if unicode.get(2..4) == Some("--") {
+    // Positions 3 and 4 count characters of the U-label (RFC 5891 §4.2.3.1), not bytes.
+    let mut chars = unicode.chars().skip(2);
+    if chars.next() == Some('-') && chars.next() == Some('-') {
         return Err(Refusal::HyphensAt3And4 {
             name: name.to_owned(),
-            label: refuse_label,
+            label: unicode.clone(),
         });
     }
     Ok(unicode)
@@ -356,6 +357,8 @@ fn decode_ace_label(label: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn dn(s: &str) -> DomainName {
@@ -422,6 +425,17 @@ mod tests {
             "Label [a] of domain name [a.no] has 1 characters; .no labels have 2-63."
         );
         assert_eq!((e.code(), e.result_code()), ("EC002903", 2004));
+        // 50 letters, but 64 octets in ACE form: too long for DNS.
+        let ace = "xn--0caaaaaabbbbbb4accccdddddddeeeeejffff08cgagggg44fhahhh7miiii";
+        let e = refuse(&format!("{ace}.no"));
+        assert_eq!(
+            e,
+            Refusal::LabelLength {
+                name: format!("{ace}.no"),
+                label: ace.into(),
+                len: 64
+            }
+        );
         let long = format!("{}.no", "a".repeat(64));
         assert!(matches!(
             refuse(&long),
@@ -441,6 +455,25 @@ mod tests {
              not a valid IDN (xn--) label."
         );
         assert_eq!((e.code(), e.result_code()), ("EC002905", 2005));
+        // In IDN labels the positions count characters of the U-label.
+        for (ace, unicode) in [("xn----x-znaa", "øø--x"), ("xn--ab---jra", "ab--ø")] {
+            let e = refuse(&format!("{ace}.no"));
+            assert_eq!(
+                e,
+                Refusal::HyphensAt3And4 {
+                    name: format!("{ace}.no"),
+                    label: unicode.into()
+                }
+            );
+        }
+        let e = refuse("xn---x-lka.no");
+        assert_eq!(
+            e,
+            Refusal::HyphenAtEdge {
+                name: "xn---x-lka.no".into(),
+                label: "-øx".into()
+            }
+        );
         let e = refuse("a_b.no");
         assert_eq!(
             e.reason(),
@@ -624,5 +657,39 @@ mod tests {
                 .code(),
             "EC002911"
         );
+    }
+
+    proptest! {
+        #[test]
+        fn allowed_labels_pass_in_ace_form(label in "[a-z0-9áàäčçđéèêŋńñóòôöšŧüžæøå-]{2,24}") {
+            prop_assume!(!label.starts_with('-') && !label.ends_with('-'));
+            let mut from_third = label.chars().skip(2);
+            prop_assume!(!(from_third.next() == Some('-') && from_third.next() == Some('-')));
+            let full = format!("{label}.no");
+            let ace = idna::domain_to_ascii_strict(&full).unwrap();
+            prop_assume!(ace.len() <= 66);
+            // Zone names such as aa.no (a county) and those above zones are reserved.
+            prop_assume!(Zone::lookup(&ace).is_none() && !is_above_a_zone(&ace));
+            let n = parse_domain_name(&dn(&ace)).unwrap();
+            prop_assert_eq!(n.unicode(), full.as_str());
+            prop_assert_eq!(n.zone(), Zone::NO);
+            prop_assert_eq!(n.ace().as_str(), ace.as_str());
+        }
+
+        #[test]
+        fn other_characters_are_refused(
+            head in "[a-z]{1,5}",
+            bad in any::<char>(),
+            tail in "[a-z]{1,5}",
+        ) {
+            let allowed = bad.is_ascii_lowercase()
+                || bad.is_ascii_digit()
+                || bad == '-'
+                || NORWEGIAN_LETTERS.contains(&bad);
+            prop_assume!(!allowed && bad != '.' && !bad.is_ascii_uppercase());
+            if let Ok(name) = DomainName::new(format!("{head}{bad}{tail}.no")) {
+                prop_assert!(parse_domain_name(&name).is_err());
+            }
+        }
     }
 }
