@@ -29,10 +29,16 @@ fn conditions_doc_matches_the_catalogue() {
         std::fs::write(&path, updated).unwrap();
         return;
     }
-    assert_eq!(
-        &doc[start..end],
-        table,
-        "docs/conditions.md is out of date: run UPDATE_CONDITIONS_DOC=1 cargo test -p \
-         epp-norid-ext --test policy_docs"
-    );
+    let (have, want): (Vec<&str>, Vec<&str>) =
+        (doc[start..end].lines().collect(), table.lines().collect());
+    if let Some(i) = (0..have.len().max(want.len())).find(|&i| have.get(i) != want.get(i)) {
+        panic!(
+            "docs/conditions.md is out of date (run UPDATE_CONDITIONS_DOC=1 cargo test -p \
+             epp-norid-ext --test policy_docs); first difference at table line {}:\n  doc:  \
+             {:?}\n  code: {:?}",
+            i + 1,
+            have.get(i),
+            want.get(i)
+        );
+    }
 }

@@ -328,6 +328,14 @@ catalogue! {
     TRANSFER_TOKEN_SENT = "EC002970", Info, Code(1001), Ours,
         "Transfer token sent",
         "A one-time transfer token for domain [<name>] has been sent to the holder by <e-mail|SMS>.";
+    /// `notify/email` not among the holder's addresses.
+    NOTIFY_EMAIL = "EC002971", Error, Code(2306), Ours,
+        "E-mail address not registered",
+        "E-mail address [<email>] is not registered for the holder of domain [<name>]. | The holder of domain [<name>] has no registered e-mail address.";
+    /// `notify/mobilePhone` not the holder's mobile number.
+    NOTIFY_MOBILE = "EC002972", Error, Code(2306), Ours,
+        "Mobile number not registered",
+        "Mobile number [<number>] is not registered for the holder of domain [<name>].";
 
     /// An organization without organizationNumber.
     IDENTITY_REQUIRED = "EC003901", Error, Code(2003), Ours,

@@ -12,7 +12,7 @@
 //! | domain names | [`parse_domain_name`], [`check_holder_quota`] |
 //! | domain create/update | [`create_period_months`], [`check_name_server_count`], [`check_contact_type`], [`check_tech_contact_count`], [`check_tech_contact`], [`check_registrant`], [`check_transfer_code`], [`transfer_code_matches`], [`require_applicant_dataset`], [`check_applicant_dataset`], [`check_registrant_change`], [`check_client_status`], [`delete_plan`] |
 //! | DNSSEC | [`check_secdns_interface`], [`DsRecord::new`], [`check_key_data`], [`check_ds_set`], [`apply_ds_update`], [`max_sig_life_ignored`] |
-//! | renew, transfer, lifecycle | [`renew`], [`transfer_renewal`], [`renew_window_opens`], [`ExpiryLifecycle`], [`transfer_token_expires`], [`poll_auto_ack_at`], [`generate_transfer_token`] |
+//! | renew, transfer, lifecycle | [`renew`], [`transfer_renewal`], [`renew_window_opens`], [`ExpiryLifecycle`], [`transfer_token_expires`], [`poll_auto_ack_at`], [`generate_transfer_token`], [`token_delivery`] |
 //! | time | [`OsloTime`], [`oslo_date`], [`utc_offset_secs`], [`add_months_oslo`] |
 //! | contacts | [`generate_contact_id`], [`check_identity`], [`check_memberships`], [`check_organization_link`], [`check_role_contact_link`], [`check_phone`], [`normalize_country_code`], [`normalize_postcode`], [`check_postal_info_type`], [`check_email`] |
 //! | hosts | [`check_host_addresses`], [`check_host_contact_count`], [`check_host_contact`] |
@@ -33,6 +33,7 @@ mod host;
 mod name;
 mod refusal;
 mod time;
+mod transfer;
 mod trid;
 mod zones;
 
@@ -76,4 +77,5 @@ pub use time::{
     is_summer_time, oslo_date, poll_auto_ack_at, renew, renew_window_opens, transfer_renewal,
     transfer_token_expires, utc_offset_secs,
 };
+pub use transfer::{TokenDelivery, TransferNotify, token_delivery};
 pub use trid::{RandomSource, SvTridGenerator, TRANSFER_TOKEN_LEN, generate_transfer_token};

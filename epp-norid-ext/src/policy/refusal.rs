@@ -432,6 +432,34 @@ pub enum Refusal {
     /// keyData whose public key is not base64.
     #[error("keyData pubKey is not valid base64.")]
     KeyDataPubKey,
+    /// `notify/email` is not one of the holder's addresses (or the holder has none).
+    #[error(
+        "{}",
+        match email {
+            Some(e) => format!(
+                "E-mail address [{}] is not registered for the holder of domain [{name}].",
+                echo(e)
+            ),
+            None => format!("The holder of domain [{name}] has no registered e-mail address."),
+        }
+    )]
+    NotifyEmail {
+        /// The domain name.
+        name: String,
+        /// The address asked for; `None` when the default (primary) address is missing.
+        email: Option<String>,
+    },
+    /// `notify/mobilePhone` is not the holder's mobile number.
+    #[error(
+        "Mobile number [{}] is not registered for the holder of domain [{name}].",
+        echo(mobile)
+    )]
+    NotifyMobile {
+        /// The domain name.
+        name: String,
+        /// The number asked for.
+        mobile: String,
+    },
 
     /// An organization contact without organizationNumber.
     #[error("An organization contact needs an identity of type organizationNumber.")]
@@ -673,6 +701,8 @@ impl Refusal {
             R::DsPresent { .. } => &defs::DS_PRESENT,
             R::KeyData { .. } => &defs::KEY_DATA,
             R::KeyDataPubKey => &defs::KEY_DATA_PUBKEY,
+            R::NotifyEmail { .. } => &defs::NOTIFY_EMAIL,
+            R::NotifyMobile { .. } => &defs::NOTIFY_MOBILE,
             R::IdentityRequired => &defs::IDENTITY_REQUIRED,
             R::IdentityNotAllowed { .. } => &defs::IDENTITY_NOT_ALLOWED,
             R::OrgNumberSyntax { .. } => &defs::ORG_NUMBER_SYNTAX,
@@ -917,6 +947,14 @@ mod tests {
                 protocol: 3,
             },
             Refusal::KeyDataPubKey,
+            Refusal::NotifyEmail {
+                name: name.clone(),
+                email: Some(s("a@b.no")),
+            },
+            Refusal::NotifyMobile {
+                name: name.clone(),
+                mobile: s("+47.1"),
+            },
             Refusal::IdentityRequired,
             Refusal::IdentityNotAllowed {
                 kind: ContactKind::Role,
