@@ -154,14 +154,12 @@ fn base(schemas: &[PathBuf], epp_xml: &str) -> Config {
 fn norid_config(schemas: &[PathBuf]) -> Config {
     let custom = |name: &str, path: &str| CustomMeta::new(name).include_from(path);
     let mut config = base(schemas, "epp_xml");
-    // Only Norid's own elements (and the types they use); the IETF types they reuse come
-    // from epp-xml. no-ext-domain-1.0 declares exactly 1.1's transfer, withdraw and delete
+    // Only Norid's own elements and the types they use; the IETF types they reuse come
+    // from epp-xml. The no-ext-epp command envelope, like epp's, is hand-written in
+    // epp-norid-ext because its xs:any children are typed there. no-ext-domain-1.0 declares exactly 1.1's transfer, withdraw and delete
     // types, so both versions decode into the 1.1 types (the namespace is kept beside).
     let elements: &[(&str, &[&str])] = &[
-        (
-            "http://www.norid.no/xsd/no-ext-epp-1.0",
-            &["command", "extended"],
-        ),
+        ("http://www.norid.no/xsd/no-ext-epp-1.0", &["extended"]),
         (
             "http://www.norid.no/xsd/no-ext-domain-1.1",
             &[
@@ -195,15 +193,10 @@ fn norid_config(schemas: &[PathBuf]) -> Config {
             })
             .collect(),
     );
-    config
-        .with_type(
-            (IdentType::Type, "contact:e164Type"),
-            custom("Phone", "epp_xml::contact::Phone"),
-        )
-        .with_type(
-            (IdentType::Type, "epp:extAnyType"),
-            custom("ExtAny", "epp_xml::ExtAny"),
-        )
+    config.with_type(
+        (IdentType::Type, "contact:e164Type"),
+        custom("Phone", "epp_xml::contact::Phone"),
+    )
 }
 
 fn reference_config(schemas: &[PathBuf]) -> Config {

@@ -127,32 +127,6 @@ pub mod no_ext_domain {
     }
 }
 pub mod no_ext_epp {
-    use epp_xml::{AnyElement, ExtAny};
-    pub type Command = CommandType;
-    #[derive(Clone, Debug, Eq, PartialEq)]
-    pub struct CommandType {
-        pub content: Vec<CommandTypeContent>,
-    }
-    #[derive(Clone, Debug, Eq, PartialEq)]
-    pub enum CommandTypeContent {
-        Transfer(TransferType),
-        Withdraw(WithdrawType),
-        Extension(ExtAny),
-        ClTrid(String),
-    }
-    #[derive(Clone, Debug, Eq, PartialEq)]
-    pub struct TransferType {
-        pub op: TransferOpType,
-        pub any: AnyElement,
-    }
-    #[derive(Clone, Debug, Eq, PartialEq)]
-    pub struct WithdrawType {
-        pub any: AnyElement,
-    }
-    #[derive(Clone, Debug, Eq, PartialEq)]
-    pub enum TransferOpType {
-        Execute,
-    }
     pub type Extended = FacetListType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct FacetListType {

@@ -54,6 +54,10 @@ pub use command::{
 };
 pub use error::{DecodeError, Error, ErrorKind};
 pub use ext::{Extension, Never, NoExtensions};
+pub use generated::eppcom::{
+    ExtAuthInfoType as ExtAuthInfo, PwAuthInfoType as PwAuthInfo, ReasonType as Reason,
+    TrStatusType as TrStatus,
+};
 pub use response::{
     Dcp, DcpAccess, DcpAccessKind, DcpExpiry, DcpExpiryKind, DcpOurs, DcpPurpose, DcpRecipient,
     DcpRetention, DcpRetentionKind, DcpStatement, EppResult, ErrValue, ExtValue, Greeting, MsgQ,
