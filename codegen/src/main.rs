@@ -12,8 +12,6 @@
 //!   no xsd-parser runtime.
 //! - `epp-norid-ext/src/generated.rs`: types only, for Norid's `no-ext-*` schemas, with the
 //!   IETF types they reuse mapped to epp-xml's.
-//! - `benches/src/reference.rs`: types *and* xsd-parser's own quick-xml deserialisers for
-//!   every schema, used only by the benchmark that compares our decoder against it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -75,15 +73,6 @@ fn main() -> Result<()> {
                     .cloned()
                     .collect::<Vec<_>>(),
             ))?,
-        ),
-        (
-            root.join("benches/src/reference.rs"),
-            header(
-                &[ietf.clone(), norid.clone()].concat(),
-                &root,
-                "types and quick-xml deserialisers, bench reference only",
-            ),
-            generate(reference_config(&[ietf.clone(), norid.clone()].concat()))?,
         ),
     ];
 
@@ -199,16 +188,6 @@ fn norid_config(schemas: &[PathBuf]) -> Config {
     )
 }
 
-fn reference_config(schemas: &[PathBuf]) -> Config {
-    let mut config = Config::default().with_quick_xml_deserialize();
-    config.parser.resolver = vec![Resolver::File];
-    config.parser.flags = ParserFlags::all();
-    config.parser.schemas = schemas.iter().cloned().map(Schema::File).collect();
-    config.interpreter.flags = InterpreterFlags::all() - InterpreterFlags::WITH_NUM_BIG_INT;
-    config.optimizer.flags = OptimizerFlags::all() - OptimizerFlags::REMOVE_DUPLICATES;
-    config.generator.flags |= GeneratorFlags::USE_MODULES | GeneratorFlags::ANY_TYPE_SUPPORT;
-    config.with_derive(["Debug"])
-}
 
 fn generate(config: Config) -> Result<String> {
     Ok(xsd_parser::generate(config)?.to_string())

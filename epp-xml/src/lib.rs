@@ -37,6 +37,9 @@ mod ext;
 )]
 #[rustfmt::skip]
 mod generated;
+#[cfg(any(test, fuzzing, feature = "test-util"))]
+#[doc(hidden)]
+pub mod fuzz_target;
 pub mod host;
 pub mod ns;
 mod reader;
