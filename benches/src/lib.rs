@@ -67,6 +67,39 @@ pub mod corpus {
  </command>
 </epp>"#;
 
+    /// A domain update adding a name server and changing the applicant dataset.
+    pub const DOMAIN_UPDATE: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<epp xmlns="urn:ietf:params:xml:ns:epp-1.0">
+ <command>
+  <update>
+   <domain:update xmlns:domain="urn:ietf:params:xml:ns:domain-1.0">
+    <domain:name>example.no</domain:name>
+    <domain:add>
+     <domain:ns><domain:hostObj>ns3.example.no</domain:hostObj></domain:ns>
+     <domain:status s="clientTransferProhibited"/>
+    </domain:add>
+    <domain:chg><domain:authInfo><domain:pw>Other#2024y</domain:pw></domain:authInfo></domain:chg>
+   </domain:update>
+  </update>
+  <extension>
+   <no-ext-domain:update xmlns:no-ext-domain="http://www.norid.no/xsd/no-ext-domain-1.1">
+    <no-ext-domain:chg>
+     <no-ext-domain:applicantDataset>
+      <no-ext-domain:versionNumber>3.2</no-ext-domain:versionNumber>
+      <no-ext-domain:acceptName>Kari Nordmann</no-ext-domain:acceptName>
+      <no-ext-domain:acceptDate>2024-09-10T10:00:00.00Z</no-ext-domain:acceptDate>
+     </no-ext-domain:applicantDataset>
+    </no-ext-domain:chg>
+   </no-ext-domain:update>
+  </extension>
+  <clTRID>ABC-12348</clTRID>
+ </command>
+</epp>"#;
+
+    /// The typical commands of the XML bench: check, info, create with Norid's extension,
+    /// update.
+    pub const XML_COMMANDS: &[&str] = &[DOMAIN_CHECK, DOMAIN_INFO, DOMAIN_CREATE, DOMAIN_UPDATE];
+
     /// The commands above, in the order a realistic mix would send them.
     pub const COMMANDS: &[&str] = &[HELLO, DOMAIN_CHECK, DOMAIN_INFO, DOMAIN_CREATE];
 }

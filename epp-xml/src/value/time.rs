@@ -139,7 +139,7 @@ impl std::str::FromStr for Date {
 /// An instant in UTC with microsecond precision (`xs:dateTime`), years 1-9999.
 ///
 /// EPP responses show it the way Norid does: UTC with two fractional digits,
-/// `2017-09-11T08:34:49.15Z` ([`Timestamp::to_string`] truncates to centiseconds).
+/// `2017-09-11T08:34:49.15Z` (its `Display` truncates to centiseconds).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 

@@ -1,0 +1,150 @@
+//! Pieces shared by the object mappings: eppcom types, status and period helpers, and the
+//! `resData` child opening in Norid's wire style.
+
+use crate::error::DecodeError;
+use crate::generated::eppcom::{ExtAuthInfoType, PwAuthInfoType, ReasonType, TrStatusType};
+use crate::reader::{Element, XmlReader};
+use crate::seq::{self, Seq};
+use crate::writer::XmlWriter;
+
+/// `eppcom:pwAuthInfoType`: a normalizedString with an optional `roid` attribute.
+pub(crate) fn pw_auth_info<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<PwAuthInfoType, DecodeError> {
+    el.allow_attrs(&["roid"])?;
+    let roid = match el.attr("roid") {
+        Some(v) => Some(roid(&el, v)?),
+        None => None,
+    };
+    let t = r.text(&el)?;
+    let content = seq::normalized(&el, &t, "eppcom:pwAuthInfoType", 0, usize::MAX)?;
+    Ok(PwAuthInfoType { roid, content })
+}
+
+/// `eppcom:extAuthInfoType`: exactly one element of another namespace, kept as it is.
+pub(crate) fn ext_auth_info<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+    own_ns: &str,
+) -> Result<ExtAuthInfoType, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let child = s.any("one element of another namespace")?;
+    if child.ns() == own_ns {
+        return Err(DecodeError::new(
+            crate::ErrorKind::Structure,
+            format!(
+                "{} must hold an element of another namespace",
+                s.parent().display()
+            ),
+        ));
+    }
+    let any = s.reader().capture(&child)?;
+    s.end()?;
+    Ok(ExtAuthInfoType { any })
+}
+
+/// `eppcom:roidType`: `(\w|_){1,80}-\w{1,8}`.
+pub(crate) fn roid(el: &Element<'_>, raw: &str) -> Result<String, DecodeError> {
+    let v = crate::collapse_whitespace(raw);
+    crate::Roid::new(v.as_ref()).map_err(|_| {
+        DecodeError::new(
+            crate::ErrorKind::ValueSyntax,
+            format!(
+                "{}: '{v}' does not match eppcom:roidType (\\w|_){{1,80}}-\\w{{1,8}}",
+                el.display()
+            ),
+        )
+    })?;
+    Ok(v.into_owned())
+}
+
+/// Reads the text of `el` as `eppcom:clIDType` (token, 3-16).
+pub(crate) fn cl_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
+    seq::text_token(r, &el, "eppcom:clIDType", 3, 16)
+}
+
+/// Reads the text of `el` as `eppcom:labelType` (token, 1-255).
+pub(crate) fn label<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
+    seq::text_token(r, &el, "eppcom:labelType", 1, 255)
+}
+
+/// Reads the text of `el` as `eppcom:minTokenType` (token, 1 or more).
+pub(crate) fn min_token<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
+    seq::text_token(r, &el, "eppcom:minTokenType", 1, usize::MAX)
+}
+
+/// Reads the optional `lang` attribute (`xs:language`, default `en`).
+pub(crate) fn lang_default_en(el: &Element<'_>) -> Result<String, DecodeError> {
+    match el.attr("lang") {
+        Some(v) => seq::language(el, v),
+        None => Ok("en".to_owned()),
+    }
+}
+
+/// The wire text of a transfer status.
+pub(crate) fn tr_status_str(s: &TrStatusType) -> &'static str {
+    match s {
+        TrStatusType::ClientApproved => "clientApproved",
+        TrStatusType::ClientCancelled => "clientCancelled",
+        TrStatusType::ClientRejected => "clientRejected",
+        TrStatusType::Pending => "pending",
+        TrStatusType::ServerApproved => "serverApproved",
+        TrStatusType::ServerCancelled => "serverCancelled",
+    }
+}
+
+/// Opens a `resData` (or response `extension`) child in Norid's style: the default
+/// namespace and the prefix both bound to `ns`, plus `xsi:schemaLocation`.
+pub(crate) fn open_res_data(
+    w: &mut XmlWriter<'_>,
+    prefix: &str,
+    element: &str,
+    ns: &str,
+    xsd: &str,
+) {
+    let name = format!("{prefix}:{element}");
+    let xmlns_prefix = format!("xmlns:{prefix}");
+    let location = format!("{ns} {xsd}");
+    w.start(
+        &name,
+        &[
+            ("xmlns", ns),
+            (&xmlns_prefix, ns),
+            ("xsi:schemaLocation", &location),
+        ],
+    );
+}
+
+/// Writes `<prefix:reason [lang]>`.
+pub(crate) fn write_reason(w: &mut XmlWriter<'_>, name: &str, reason: &ReasonType) {
+    match &reason.lang {
+        Some(l) => w.leaf(name, &[("lang", l)], &reason.content),
+        None => w.leaf(name, &[], &reason.content),
+    }
+}
+
+/// Writes `<prefix:pw [roid]>` inside an authInfo.
+pub(crate) fn write_pw(w: &mut XmlWriter<'_>, name: &str, pw: &PwAuthInfoType) {
+    match &pw.roid {
+        Some(r) => w.leaf(name, &[("roid", r)], &pw.content),
+        None => w.leaf(name, &[], &pw.content),
+    }
+}
+
+/// Writes `<prefix:ext>` with its captured element.
+pub(crate) fn write_ext_auth(w: &mut XmlWriter<'_>, name: &str, ext: &ExtAuthInfoType) {
+    w.start(name, &[]);
+    let depth = w.depth();
+    let buf = w.buffer();
+    buf.resize(buf.len() + depth, b' ');
+    w.raw(ext.any.xml.as_bytes());
+    w.raw(b"\n");
+    w.end(name);
+}
+
+/// `"1"`/`"0"` for an `xs:boolean` attribute, as EPP servers write it.
+pub(crate) fn bool_str(b: bool) -> &'static str {
+    if b { "1" } else { "0" }
+}

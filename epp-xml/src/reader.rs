@@ -1,0 +1,543 @@
+//! A strict, namespace-aware pull reader over quick-xml, shaped for schema-driven decoding.
+//!
+//! The reader refuses what a registry must never process: DTDs (and with them entity
+//! declarations and external entities), references to undeclared entities, encodings other
+//! than UTF-8, NUL and other characters XML forbids, nesting deeper than [`MAX_DEPTH`],
+//! text longer than [`MAX_TEXT`] and attribute values longer than [`MAX_ATTR_VALUE`]. Every
+//! step consumes input, so no document can make it loop, and it allocates only for values
+//! it returns, so memory stays proportional to the input.
+
+use std::borrow::Cow;
+
+use quick_xml::NsReader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+
+use crate::error::{DecodeError, ErrorKind};
+
+/// Deepest element nesting accepted, counting `<epp>` as 1. EPP commands need 7.
+pub const MAX_DEPTH: usize = 16;
+/// Longest text content of one element, in bytes.
+pub const MAX_TEXT: usize = 8 * 1024;
+/// Longest attribute value, in bytes.
+pub const MAX_ATTR_VALUE: usize = 1024;
+/// Most attributes on one element (namespace declarations included).
+pub const MAX_ATTRS: usize = 32;
+
+const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// Namespace URIs and the prefixes used for them in error messages.
+pub type NamespaceTable = &'static [(&'static str, &'static str)];
+
+/// One element start: its namespace, local name and attributes.
+#[derive(Debug, Clone)]
+pub struct Element<'a> {
+    ns: Cow<'static, str>,
+    name: &'a str,
+    prefix: &'static str,
+    attrs: Vec<(&'a str, Cow<'a, str>)>,
+    /// Byte offset of the element's `<` in the input.
+    start: usize,
+}
+
+impl<'a> Element<'a> {
+    /// The element's namespace URI (empty when it has none).
+    pub fn ns(&self) -> &str {
+        &self.ns
+    }
+
+    /// The element's local name.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// Whether the element is `{ns}name`.
+    pub fn is(&self, ns: &str, name: &str) -> bool {
+        self.name == name && self.ns == ns
+    }
+
+    /// The element's name for messages, with the customary prefix of its namespace:
+    /// `<domain:name>`.
+    pub fn display(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("<{}>", self.name)
+        } else {
+            format!("<{}:{}>", self.prefix, self.name)
+        }
+    }
+
+    /// The value of the unqualified attribute `name`.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// Refuses any attribute not in `allowed` (namespace declarations and
+    /// `xsi:schemaLocation` never count).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Structure`] naming the attribute.
+    pub fn allow_attrs(&self, allowed: &[&str]) -> Result<(), DecodeError> {
+        match self.attrs.iter().find(|(n, _)| !allowed.contains(n)) {
+            None => Ok(()),
+            Some((n, _)) => Err(DecodeError::new(
+                ErrorKind::Structure,
+                format!("attribute '{n}' is not allowed on {}", self.display()),
+            )),
+        }
+    }
+
+    /// The required unqualified attribute `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::MissingParameter`] when it is absent.
+    pub fn required_attr(&self, name: &str) -> Result<&str, DecodeError> {
+        self.attr(name).ok_or_else(|| {
+            DecodeError::new(
+                ErrorKind::MissingParameter,
+                format!(
+                    "required attribute '{name}' is missing on {}",
+                    self.display()
+                ),
+            )
+        })
+    }
+}
+
+enum Token<'a> {
+    Start(Element<'a>),
+    End,
+    Text(Cow<'a, str>),
+    Eof,
+}
+
+/// The strict pull reader. See the module documentation for what it refuses.
+pub struct XmlReader<'a> {
+    inner: NsReader<&'a [u8]>,
+    input: &'a str,
+    namespaces: [NamespaceTable; 2],
+    depth: usize,
+    /// The last start was an empty-element tag: the next token is its end.
+    pending_end: bool,
+    root_seen: bool,
+}
+
+impl<'a> XmlReader<'a> {
+    /// A reader over `input`, which must be UTF-8. `extra` names the extension namespaces
+    /// the caller understands (with their customary prefixes, for messages).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Malformed`] for invalid UTF-8 and [`ErrorKind::Refused`] for NUL bytes.
+    pub fn new(input: &'a [u8], extra: NamespaceTable) -> Result<Self, DecodeError> {
+        let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+        let text = std::str::from_utf8(input).map_err(|e| {
+            DecodeError::new(
+                ErrorKind::Malformed,
+                format!("document is not valid UTF-8 (at byte {})", e.valid_up_to()),
+            )
+        })?;
+        if let Some(at) = input.iter().position(|&b| b == 0) {
+            return Err(DecodeError::new(
+                ErrorKind::Refused,
+                format!("document contains a NUL byte (at byte {at})"),
+            ));
+        }
+        let mut inner = NsReader::from_reader(input);
+        let config = inner.config_mut();
+        config.check_comments = true;
+        config.check_end_names = true;
+        config.expand_empty_elements = false;
+        config.allow_dangling_amp = false;
+        config.allow_unmatched_ends = false;
+        Ok(Self {
+            inner,
+            input: text,
+            namespaces: [crate::ns::TABLE, extra],
+            depth: 0,
+            pending_end: false,
+            root_seen: false,
+        })
+    }
+
+    /// The whole input.
+    pub fn input(&self) -> &'a str {
+        self.input
+    }
+
+    /// Reads the prolog and returns the root element.
+    ///
+    /// # Errors
+    ///
+    /// When the document is malformed or refused before its root.
+    pub fn root(&mut self) -> Result<Element<'a>, DecodeError> {
+        loop {
+            match self.next_token()? {
+                Token::Start(e) => return Ok(e),
+                Token::Text(t) if is_ws(&t) => continue,
+                Token::Text(_) => return Err(malformed("text before the root element")),
+                Token::End => return Err(malformed("end tag before the root element")),
+                Token::Eof => return Err(malformed("document has no root element")),
+            }
+        }
+    }
+
+    /// Checks that nothing but whitespace, comments and processing instructions follow
+    /// the root element.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Malformed`] otherwise.
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
+        loop {
+            match self.next_token()? {
+                Token::Eof => return Ok(()),
+                Token::Text(t) if is_ws(&t) => continue,
+                _ => return Err(malformed("content after the root element")),
+            }
+        }
+    }
+
+    /// The next child element of `parent`, or `None` at the end of `parent`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Structure`] for non-whitespace text among the children, and any error of
+    /// the underlying document.
+    pub fn next_child(&mut self, parent: &Element<'_>) -> Result<Option<Element<'a>>, DecodeError> {
+        loop {
+            match self.next_token()? {
+                Token::Start(e) => return Ok(Some(e)),
+                Token::End => return Ok(None),
+                Token::Text(t) if is_ws(&t) => continue,
+                Token::Text(_) => {
+                    return Err(DecodeError::new(
+                        ErrorKind::Structure,
+                        format!("text is not allowed directly inside {}", parent.display()),
+                    ));
+                }
+                Token::Eof => return Err(eof(parent)),
+            }
+        }
+    }
+
+    /// The text content of `el` (just started); entity and character references resolved,
+    /// whitespace kept as written.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Structure`] when `el` has a child element.
+    pub fn text(&mut self, el: &Element<'_>) -> Result<Cow<'a, str>, DecodeError> {
+        let mut out: Cow<'a, str> = Cow::Borrowed("");
+        loop {
+            match self.next_token()? {
+                Token::Text(t) => {
+                    if out.is_empty() {
+                        out = t;
+                    } else {
+                        out.to_mut().push_str(&t);
+                    }
+                    if out.len() > MAX_TEXT {
+                        return Err(DecodeError::new(
+                            ErrorKind::Refused,
+                            format!("text of {} is longer than {MAX_TEXT} bytes", el.display()),
+                        ));
+                    }
+                }
+                Token::End => return Ok(out),
+                Token::Start(child) => {
+                    return Err(DecodeError::new(
+                        ErrorKind::Structure,
+                        format!(
+                            "element {} is not allowed inside {}, which holds text only",
+                            child.display(),
+                            el.display()
+                        ),
+                    ));
+                }
+                Token::Eof => return Err(eof(el)),
+            }
+        }
+    }
+
+    /// Skips the content of `el` (just started) up to and including its end tag.
+    ///
+    /// # Errors
+    ///
+    /// Any error of the underlying document.
+    pub fn skip(&mut self, el: &Element<'_>) -> Result<(), DecodeError> {
+        let mut open = 1usize;
+        while open > 0 {
+            match self.next_token()? {
+                Token::Start(_) => open += 1,
+                Token::End => open -= 1,
+                Token::Text(_) => {}
+                Token::Eof => return Err(eof(el)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `el` (just started) to its end and returns it as an [`crate::AnyElement`].
+    ///
+    /// # Errors
+    ///
+    /// Any error of the underlying document.
+    pub fn capture(&mut self, el: &Element<'_>) -> Result<crate::AnyElement, DecodeError> {
+        self.skip(el)?;
+        let end = usize::try_from(self.inner.buffer_position()).unwrap_or(usize::MAX);
+        let xml = self.input.get(el.start..end).unwrap_or_default().to_owned();
+        Ok(crate::AnyElement {
+            namespace: el.ns.to_string(),
+            name: el.name.to_owned(),
+            xml,
+        })
+    }
+
+    fn next_token(&mut self) -> Result<Token<'a>, DecodeError> {
+        if self.pending_end {
+            self.pending_end = false;
+            self.depth -= 1;
+            return Ok(Token::End);
+        }
+        loop {
+            let event = match self.inner.read_event() {
+                Ok(e) => e,
+                Err(e) => return Err(malformed(&format!("XML is not well-formed: {e}"))),
+            };
+            match event {
+                Event::Start(e) => return self.start(e, false).map(Token::Start),
+                Event::Empty(e) => {
+                    let el = self.start(e, true)?;
+                    self.pending_end = true;
+                    return Ok(Token::Start(el));
+                }
+                Event::End(_) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    return Ok(Token::End);
+                }
+                Event::Text(t) => {
+                    let s = self.borrow_str(t.as_ref());
+                    check_chars(s)?;
+                    return Ok(Token::Text(Cow::Borrowed(s)));
+                }
+                Event::CData(t) => {
+                    let s = self.borrow_str(t.as_ref());
+                    check_chars(s)?;
+                    return Ok(Token::Text(Cow::Borrowed(s)));
+                }
+                Event::GeneralRef(r) => {
+                    let c = match r.resolve_char_ref() {
+                        Ok(Some(c)) => c,
+                        Ok(None) => {
+                            let name = self.borrow_str(r.as_ref());
+                            match name {
+                                "lt" => '<',
+                                "gt" => '>',
+                                "amp" => '&',
+                                "apos" => '\'',
+                                "quot" => '"',
+                                _ => {
+                                    return Err(DecodeError::new(
+                                        ErrorKind::Refused,
+                                        format!("reference to undeclared entity &{name};"),
+                                    ));
+                                }
+                            }
+                        }
+                        Err(_) => return Err(malformed("invalid character reference")),
+                    };
+                    if !is_xml_char(c) {
+                        return Err(malformed(&format!(
+                            "character reference to U+{:04X}, which XML forbids",
+                            c as u32
+                        )));
+                    }
+                    return Ok(Token::Text(Cow::Owned(c.to_string())));
+                }
+                Event::Decl(d) => {
+                    if let Some(Ok(enc)) = d.encoding()
+                        && !enc.eq_ignore_ascii_case(b"utf-8")
+                    {
+                        return Err(DecodeError::new(
+                            ErrorKind::Refused,
+                            "only the UTF-8 encoding is accepted",
+                        ));
+                    }
+                }
+                Event::DocType(_) => {
+                    return Err(DecodeError::new(
+                        ErrorKind::Refused,
+                        "DOCTYPE declarations (DTDs, entity declarations) are not accepted",
+                    ));
+                }
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::Eof => {
+                    if self.depth > 0 {
+                        return Err(malformed("document ends inside an element"));
+                    }
+                    return Ok(Token::Eof);
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, e: BytesStart<'a>, empty: bool) -> Result<Element<'a>, DecodeError> {
+        if self.depth == 0 {
+            if self.root_seen {
+                return Err(malformed("content after the root element"));
+            }
+            self.root_seen = true;
+        }
+        self.depth += 1;
+        let local = self.borrow_str(e.local_name().into_inner());
+        if self.depth > MAX_DEPTH {
+            return Err(DecodeError::new(
+                ErrorKind::Refused,
+                format!("elements are nested deeper than {MAX_DEPTH} levels (at <{local}>)"),
+            ));
+        }
+        let (ns, prefix) = match self.inner.resolve_element(e.name()).0 {
+            ResolveResult::Bound(n) => self.intern(n.into_inner()),
+            ResolveResult::Unbound => (Cow::Borrowed(""), ""),
+            ResolveResult::Unknown(p) => {
+                return Err(malformed(&format!(
+                    "undeclared namespace prefix '{}' on <{local}>",
+                    String::from_utf8_lossy(&p)
+                )));
+            }
+        };
+        let mut attrs = Vec::new();
+        let mut count = 0usize;
+        for a in e.attributes() {
+            let a = a.map_err(|err| malformed(&format!("bad attribute on <{local}>: {err}")))?;
+            count += 1;
+            if count > MAX_ATTRS {
+                return Err(DecodeError::new(
+                    ErrorKind::Refused,
+                    format!("<{local}> has more than {MAX_ATTRS} attributes"),
+                ));
+            }
+            if a.value.len() > MAX_ATTR_VALUE {
+                return Err(DecodeError::new(
+                    ErrorKind::Refused,
+                    format!(
+                        "an attribute value on <{local}> is longer than {MAX_ATTR_VALUE} bytes"
+                    ),
+                ));
+            }
+            let key = a.key;
+            if key.as_namespace_binding().is_some() {
+                continue;
+            }
+            let (res, attr_local) = self.inner.resolve_attribute(key);
+            let attr_local = self.borrow_str(attr_local.into_inner());
+            match res {
+                ResolveResult::Unbound => {}
+                ResolveResult::Bound(n) if n.into_inner() == XSI.as_bytes() => {
+                    if attr_local == "schemaLocation" || attr_local == "noNamespaceSchemaLocation" {
+                        continue;
+                    }
+                    return Err(DecodeError::new(
+                        ErrorKind::Structure,
+                        format!("attribute xsi:{attr_local} is not allowed on <{local}>"),
+                    ));
+                }
+                ResolveResult::Bound(_) => {
+                    return Err(DecodeError::new(
+                        ErrorKind::Structure,
+                        format!("qualified attribute '{attr_local}' is not allowed on <{local}>"),
+                    ));
+                }
+                ResolveResult::Unknown(p) => {
+                    return Err(malformed(&format!(
+                        "undeclared namespace prefix '{}' on an attribute of <{local}>",
+                        String::from_utf8_lossy(&p)
+                    )));
+                }
+            }
+            let raw = self.borrow_str(&a.value);
+            let value = if raw.contains('&') {
+                let v = a
+                    .unescape_value()
+                    .map_err(|err| {
+                        DecodeError::new(
+                            ErrorKind::Refused,
+                            format!("attribute '{attr_local}' on <{local}>: {err}"),
+                        )
+                    })?
+                    .into_owned();
+                check_chars(&v)?;
+                Cow::Owned(v)
+            } else {
+                Cow::Borrowed(raw)
+            };
+            attrs.push((attr_local, value));
+        }
+        let start = self.offset_of(e.as_ref()).saturating_sub(1);
+        let _ = empty;
+        Ok(Element {
+            ns,
+            name: local,
+            prefix,
+            attrs,
+            start,
+        })
+    }
+
+    fn intern(&self, uri: &[u8]) -> (Cow<'static, str>, &'static str) {
+        for table in self.namespaces {
+            for (u, p) in table.iter() {
+                if u.as_bytes() == uri {
+                    return (Cow::Borrowed(u), p);
+                }
+            }
+        }
+        (Cow::Owned(String::from_utf8_lossy(uri).into_owned()), "")
+    }
+
+    /// Byte offset of `bytes` in the input; they are always a sub-slice of it because the
+    /// reader reads from a borrowed slice.
+    fn offset_of(&self, bytes: &[u8]) -> usize {
+        (bytes.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize)
+    }
+
+    /// `bytes` (a sub-slice of the input) as a `&str` of the input's lifetime.
+    fn borrow_str(&self, bytes: &[u8]) -> &'a str {
+        let start = self.offset_of(bytes);
+        start
+            .checked_add(bytes.len())
+            .and_then(|end| self.input.get(start..end))
+            .unwrap_or("")
+    }
+}
+
+fn is_ws(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+}
+
+fn check_chars(s: &str) -> Result<(), DecodeError> {
+    match s.chars().find(|&c| !is_xml_char(c)) {
+        None => Ok(()),
+        Some(c) => Err(malformed(&format!(
+            "character U+{:04X} is not allowed in XML",
+            c as u32
+        ))),
+    }
+}
+
+fn malformed(what: &str) -> DecodeError {
+    DecodeError::new(ErrorKind::Malformed, what.to_owned())
+}
+
+fn eof(el: &Element<'_>) -> DecodeError {
+    malformed(&format!("document ends inside {}", el.display()))
+}

@@ -1,0 +1,149 @@
+//! A byte writer for EPP responses in the wire style of Norid's captures: XML declaration,
+//! one element a line, one space of indentation a level. No DOM: bytes go straight out.
+
+use std::fmt::Write as _;
+
+/// The XML declaration Norid's responses start with.
+pub const DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#;
+
+/// Writes indented elements into a byte buffer.
+pub struct XmlWriter<'o> {
+    out: &'o mut Vec<u8>,
+    depth: usize,
+}
+
+impl<'o> XmlWriter<'o> {
+    /// A writer appending to `out` at nesting depth 0.
+    pub fn new(out: &'o mut Vec<u8>) -> Self {
+        Self { out, depth: 0 }
+    }
+
+    /// A writer appending to `out` whose elements start at nesting `depth`.
+    pub fn at_depth(out: &'o mut Vec<u8>, depth: usize) -> Self {
+        Self { out, depth }
+    }
+
+    /// The current nesting depth.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// Writes the XML declaration and a newline.
+    pub fn declaration(&mut self) {
+        self.out.extend_from_slice(DECLARATION.as_bytes());
+        self.out.push(b'\n');
+    }
+
+    /// Opens `<name attrs...>` on its own line; children follow one level deeper.
+    pub fn start(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        self.open(name, attrs);
+        self.out.extend_from_slice(b">\n");
+        self.depth += 1;
+    }
+
+    /// Closes `</name>` on its own line.
+    pub fn end(&mut self, name: &str) {
+        self.depth = self.depth.saturating_sub(1);
+        self.indent();
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b">\n");
+    }
+
+    /// Writes `<name attrs...>text</name>` on one line, or `<name attrs.../>` when `text`
+    /// is empty.
+    pub fn leaf(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
+        self.open(name, attrs);
+        if text.is_empty() {
+            self.out.extend_from_slice(b"/>\n");
+            return;
+        }
+        self.out.push(b'>');
+        escape_text(self.out, text);
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b">\n");
+    }
+
+    /// Writes a leaf whose text is a `Display` value (numbers, timestamps) without escaping;
+    /// such values never contain markup characters.
+    pub fn leaf_display(
+        &mut self,
+        name: &str,
+        attrs: &[(&str, &str)],
+        value: impl std::fmt::Display,
+    ) {
+        self.open(name, attrs);
+        self.out.push(b'>');
+        let mut s = String::new();
+        let _ = write!(s, "{value}");
+        escape_text(self.out, &s);
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b">\n");
+    }
+
+    /// Writes `<name attrs.../>`.
+    pub fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        self.open(name, attrs);
+        self.out.extend_from_slice(b"/>\n");
+    }
+
+    /// Writes pre-serialised markup as it is, without indentation or a newline.
+    pub fn raw(&mut self, markup: &[u8]) {
+        self.out.extend_from_slice(markup);
+    }
+
+    /// The buffer written to.
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        self.out
+    }
+
+    fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        self.indent();
+        self.out.push(b'<');
+        self.out.extend_from_slice(name.as_bytes());
+        for (k, v) in attrs {
+            self.out.push(b' ');
+            self.out.extend_from_slice(k.as_bytes());
+            self.out.extend_from_slice(b"=\"");
+            escape_attr(self.out, v);
+            self.out.push(b'"');
+        }
+    }
+
+    fn indent(&mut self) {
+        self.out.resize(self.out.len() + self.depth, b' ');
+    }
+}
+
+/// Appends `s` escaped for element content.
+pub fn escape_text(out: &mut Vec<u8>, s: &str) {
+    escape(out, s, false);
+}
+
+/// Appends `s` escaped for a double-quoted attribute value.
+pub fn escape_attr(out: &mut Vec<u8>, s: &str) {
+    escape(out, s, true);
+}
+
+fn escape(out: &mut Vec<u8>, s: &str, attr: bool) {
+    let bytes = s.as_bytes();
+    let mut last = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let rep: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'"' if attr => b"&quot;",
+            b'\r' => b"&#13;",
+            b'\t' if attr => b"&#9;",
+            b'\n' if attr => b"&#10;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[last..i]);
+        out.extend_from_slice(rep);
+        last = i + 1;
+    }
+    out.extend_from_slice(&bytes[last..]);
+}
