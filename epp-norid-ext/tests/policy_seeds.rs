@@ -155,7 +155,10 @@ fn seed_003_second_renew_is_refused_with_norids_conditions() {
     )
     .unwrap_err();
 
-    assert!(rsp.contains(&format!(r#"<result code="{}">"#, refusal.result_code())));
+    assert!(rsp.contains(&format!(
+        r#"<result code="{}">"#,
+        refusal.result_code().code()
+    )));
     let got = as_tuples(&[
         command_failed(Verb::Renew, ObjectKind::Domain, name.as_str()),
         refusal.condition(),

@@ -429,7 +429,7 @@ mod tests {
             Period::years(0),
         ] {
             let e = create_period_months(&n, Some(p)).unwrap_err();
-            assert_eq!((e.code(), e.result_code()), ("EC002920", 2004));
+            assert_eq!((e.code(), e.result_code().code()), ("EC002920", 2004));
         }
         let e = create_period_months(&n, Some(Period::years(2))).unwrap_err();
         assert_eq!(
@@ -456,7 +456,11 @@ mod tests {
             Period::years(0),
         ] {
             let e = renew_period_months(&n, Some(p)).unwrap_err();
-            assert_eq!((e.code(), e.result_code()), ("EC002921", 2004), "{p}");
+            assert_eq!(
+                (e.code(), e.result_code().code()),
+                ("EC002921", 2004),
+                "{p}"
+            );
         }
         let e = renew_period_months(&n, Some(Period::months(13))).unwrap_err();
         assert_eq!(
@@ -473,7 +477,7 @@ mod tests {
         }
         for bad in [0, 1, 9, 13] {
             let e = check_name_server_count(&n, bad).unwrap_err();
-            assert_eq!((e.code(), e.result_code()), ("EC002924", 2306));
+            assert_eq!((e.code(), e.result_code().code()), ("EC002924", 2306));
         }
         assert_eq!(
             check_name_server_count(&n, 1).unwrap_err().reason(),
@@ -485,7 +489,7 @@ mod tests {
             e.reason(),
             "Contact type [admin] is not used at .no; a domain has a registrant and tech contacts."
         );
-        assert_eq!(e.result_code(), 2306);
+        assert_eq!(e.result_code().code(), 2306);
         assert!(check_contact_type("billing").is_err());
         assert!(check_tech_contact_count(&n, 1).is_ok());
         assert_eq!(
@@ -523,7 +527,7 @@ mod tests {
             e.reason(),
             "The transfer code has 7 characters; it must have 8-64."
         );
-        assert_eq!((e.code(), e.result_code()), ("EC002931", 2004));
+        assert_eq!((e.code(), e.result_code().code()), ("EC002931", 2004));
         assert!(check_transfer_code(Some(&"aB".repeat(33))).is_err());
         let e = check_transfer_code(Some("abcd-1234")).unwrap_err();
         assert_eq!(
@@ -531,12 +535,16 @@ mod tests {
             "The transfer code has a character at position 5 that is not a-z, A-Z, 0-9 or one of \
              ! # $ % & * + , . \\ / : ; < = > ? @ _."
         );
-        assert_eq!((e.code(), e.result_code()), ("EC002932", 2005));
+        assert_eq!((e.code(), e.result_code().code()), ("EC002932", 2005));
         assert!(check_transfer_code(Some("abcd 1234")).is_err());
         assert!(check_transfer_code(Some("abcdæ1234")).is_err());
         for simple in ["abcdefgh", "ABCDEFGH", "12345678", "!#$%&*+,"] {
             let e = check_transfer_code(Some(simple)).unwrap_err();
-            assert_eq!((e.code(), e.result_code()), ("EC002933", 2306), "{simple}");
+            assert_eq!(
+                (e.code(), e.result_code().code()),
+                ("EC002933", 2306),
+                "{simple}"
+            );
         }
         assert!(
             !check_transfer_code(Some("abcdefgh"))
@@ -579,7 +587,11 @@ mod tests {
             let e =
                 check_applicant_dataset(&ApplicantDatasetFacts { version: v, ..ds }, "3.2", now)
                     .unwrap_err();
-            assert_eq!((e.code(), e.result_code()), ("EC002935", 2306), "{v}");
+            assert_eq!(
+                (e.code(), e.result_code().code()),
+                ("EC002935", 2306),
+                "{v}"
+            );
         }
         let e = check_applicant_dataset(
             &ApplicantDatasetFacts {
@@ -616,7 +628,7 @@ mod tests {
                 now,
             )
             .unwrap_err();
-            assert_eq!((e.code(), e.result_code()), ("EC002936", 2004));
+            assert_eq!((e.code(), e.result_code().code()), ("EC002936", 2004));
         }
         assert!(
             check_applicant_dataset(
@@ -643,7 +655,7 @@ mod tests {
             e.reason(),
             "acceptDate [2025-01-01T12:10:00.01Z] is later than the current time."
         );
-        assert_eq!((e.code(), e.result_code()), ("EC002937", 2306));
+        assert_eq!((e.code(), e.result_code().code()), ("EC002937", 2306));
         let n = dn("example.no");
         assert!(require_applicant_dataset(&n, true).is_ok());
         let e = require_applicant_dataset(&n, false).unwrap_err();
@@ -651,12 +663,13 @@ mod tests {
             e.reason(),
             "Domain [example.no] needs an applicantDataset (no-ext-domain-1.1) on create."
         );
-        assert_eq!(e.result_code(), 2003);
+        assert_eq!(e.result_code().code(), 2003);
         assert!(check_registrant_change(&n, true).is_ok());
         assert_eq!(
             check_registrant_change(&n, false)
                 .unwrap_err()
-                .result_code(),
+                .result_code()
+                .code(),
             2003
         );
     }
@@ -674,7 +687,11 @@ mod tests {
             "clienthold",
         ] {
             let e = check_client_status(s).unwrap_err();
-            assert_eq!((e.code(), e.result_code()), ("EC002939", 2306), "{s}");
+            assert_eq!(
+                (e.code(), e.result_code().code()),
+                ("EC002939", 2306),
+                "{s}"
+            );
         }
     }
 
@@ -716,7 +733,7 @@ mod tests {
             e.reason(),
             "deleteFromDNS [2025-06-30] is before today [2025-07-01]."
         );
-        assert_eq!((e.code(), e.result_code()), ("EC002940", 2306));
+        assert_eq!((e.code(), e.result_code().code()), ("EC002940", 2306));
         let e = delete_plan(None, Some(date("2025-06-30")), now).unwrap_err();
         assert!(e.reason().starts_with("deleteFromRegistry [2025-06-30]"));
         let e = delete_plan(Some(date("2025-08-02")), Some(date("2025-08-01")), now).unwrap_err();
@@ -724,6 +741,6 @@ mod tests {
             e.reason(),
             "deleteFromRegistry [2025-08-01] is before deleteFromDNS [2025-08-02]."
         );
-        assert_eq!((e.code(), e.result_code()), ("EC002941", 2306));
+        assert_eq!((e.code(), e.result_code().code()), ("EC002941", 2306));
     }
 }

@@ -17,7 +17,11 @@
 //! | contacts | [`generate_contact_id`], [`check_identity`], [`check_memberships`], [`check_organization_link`], [`check_role_contact_link`], [`check_phone`], [`normalize_country_code`], [`normalize_postcode`], [`check_postal_info_type`], [`check_email`] |
 //! | hosts | [`check_host_addresses`], [`check_host_contact_count`], [`check_host_contact`] |
 //! | svTRID | [`SvTridGenerator`] |
-//! | conditions | [`CATALOGUE`], [`defs`], [`command_completed`], [`command_failed`], [`transfer_token_sent`] |
+//! | conditions | [`CATALOGUE`], [`defs`], [`command_completed`], [`command_failed`], [`transfer_token_sent`], [`to_conditions`] |
+//!
+//! The policy's own types convert from and to the XML layer's (`From` impls for contact and
+//! identity types, severities, conditions, periods, applicant datasets and transfer notify;
+//! [`DsRecord::from_ds_data`] and [`DsRecord::to_ds_data`]).
 //!
 //! The decisions taken where Norid's documentation is silent are listed in
 //! `docs/norid-behaviour.md`; every condition code is in `docs/conditions.md`.
@@ -35,6 +39,7 @@ mod refusal;
 mod time;
 mod transfer;
 mod trid;
+mod wire;
 mod zones;
 
 pub use condition::{
@@ -79,3 +84,4 @@ pub use time::{
 };
 pub use transfer::{TokenDelivery, TransferNotify, token_delivery};
 pub use trid::{RandomSource, SvTridGenerator, TRANSFER_TOKEN_LEN, generate_transfer_token};
+pub use wire::to_conditions;

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use epp_xml::{Date, Timestamp};
+use epp_xml::{Date, ResultCode, Timestamp};
 
 use super::condition::{Accompanies, Condition, ConditionDef, defs};
 use super::contact::{ContactKind, IdentityKind};
@@ -734,11 +734,11 @@ impl Refusal {
     }
 
     /// The RFC 5730 result code the response carries (2003, 2004, 2005, 2105, 2306 or 2308).
-    pub fn result_code(&self) -> u16 {
+    pub fn result_code(&self) -> ResultCode {
         match self.definition().result {
             Accompanies::Code(code) => code,
             // Only EC001025 uses FailedCommand, and no refusal maps to it.
-            Accompanies::FailedCommand => 2400,
+            Accompanies::FailedCommand => ResultCode::CommandFailed,
         }
     }
 
@@ -1022,7 +1022,7 @@ mod tests {
             assert!(used.insert(def.code), "two variants share {}", def.code);
             assert_eq!(def.severity, Severity::Error, "{r:?}");
             assert!(
-                [2003, 2004, 2005, 2105, 2306, 2308].contains(&r.result_code()),
+                [2003, 2004, 2005, 2105, 2306, 2308].contains(&r.result_code().code()),
                 "{r:?}"
             );
             let c = r.condition();

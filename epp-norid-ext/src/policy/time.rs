@@ -417,7 +417,7 @@ mod tests {
             now,
         )
         .unwrap_err();
-        assert_eq!(e.result_code(), 2105);
+        assert_eq!(e.result_code().code(), 2105);
         let c = e.condition();
         assert_eq!((c.code, c.severity.as_str()), ("EC002003", "error"));
         assert_eq!(c.msg, "Domain is not renewable");
@@ -470,7 +470,7 @@ mod tests {
             e.reason(),
             "Domain [x.no] expires on [2018-02-13], not on [2018-02-12]."
         );
-        assert_eq!((e.code(), e.result_code()), ("EC002922", 2306));
+        assert_eq!((e.code(), e.result_code().code()), ("EC002922", 2306));
         assert_eq!(
             renew(&name, expires, date("2018-02-13"), None, now).unwrap(),
             ts("2019-02-13T15:02:37Z")
@@ -502,7 +502,7 @@ mod tests {
             add_months_oslo(ts("9999-11-01T00:00:00Z"), 12),
             Err(Refusal::DateOutOfRange)
         );
-        assert_eq!(Refusal::DateOutOfRange.result_code(), 2004);
+        assert_eq!(Refusal::DateOutOfRange.result_code().code(), 2004);
     }
 
     #[test]
@@ -518,7 +518,7 @@ mod tests {
             e.reason(),
             "Domain [x.no] expired 2024-01-01. The transfer command must include a renewal period."
         );
-        assert_eq!((e.code(), e.result_code()), ("EC002923", 2306));
+        assert_eq!((e.code(), e.result_code().code()), ("EC002923", 2306));
         let new = transfer_renewal(
             &name,
             expires,

@@ -127,7 +127,7 @@ mod tests {
             "E-mail address [other@example.no] is not registered for the holder of domain \
              [example.no]."
         );
-        assert_eq!((e.code(), e.result_code()), ("EC002971", 2306));
+        assert_eq!((e.code(), e.result_code().code()), ("EC002971", 2306));
         let e = token_delivery(&dn(), TransferNotify::Default, &[], None).unwrap_err();
         assert_eq!(
             e.reason(),
@@ -144,7 +144,7 @@ mod tests {
             e.reason(),
             "Mobile number [+47.91234567] is not registered for the holder of domain [example.no]."
         );
-        assert_eq!((e.code(), e.result_code()), ("EC002972", 2306));
+        assert_eq!((e.code(), e.result_code().code()), ("EC002972", 2306));
         let e = token_delivery(&dn(), TransferNotify::MobilePhone("+47.1"), &emails, None);
         assert_eq!(e.unwrap_err().code(), "EC002972");
     }
