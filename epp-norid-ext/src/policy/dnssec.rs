@@ -10,8 +10,8 @@ use super::Refusal;
 /// A domain has at most this many DS records.
 pub const MAX_DS_RECORDS: usize = 8;
 /// DNSSEC algorithms accepted in DS and DNSKEY data: RSASHA256, RSASHA512, ECDSAP256SHA256,
-/// ECDSAP384SHA384, ED25519, ED448 (those RFC 8624 says to implement; the SHA-1 and GOST
-/// algorithms are refused).
+/// ECDSAP384SHA384, ED25519, ED448 (the signing algorithms RFC 8624 does not deprecate;
+/// RSAMD5, DSA, RSASHA1 and its NSEC3 variants, and GOST are refused).
 pub const ALGORITHMS: [u8; 6] = [8, 10, 13, 14, 15, 16];
 /// DS digest types accepted: SHA-256 (2) and SHA-384 (4); SHA-1 (1) and GOST (3) are refused.
 pub const DIGEST_TYPES: [u8; 2] = [2, 4];
