@@ -12,7 +12,8 @@
 //! re-exported under Norid's names.
 //!
 //! What this crate deliberately does **not** do: framing, sockets, TLS, session state or
-//! storage, and (for now) Norid's registry policy, which lives in the session layer.
+//! storage. Norid's registry policy rules are pure functions in [`policy`]; the session layer
+//! calls them with facts from its store.
 
 mod codec;
 #[rustfmt::skip]
@@ -28,6 +29,7 @@ mod generated;
 #[doc(hidden)]
 pub mod fuzz_target;
 pub mod ns;
+pub mod policy;
 mod types;
 
 pub use codec::Norid;

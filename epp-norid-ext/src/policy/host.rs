@@ -1,0 +1,254 @@
+//! Host (name server) rules: addresses only for names under `.no`, at most four, public
+//! unicast only; at most one role contact (digest §8).
+
+use std::net::IpAddr;
+
+use epp_xml::{ContactId, HostName};
+
+use super::Refusal;
+use super::contact::ContactKind;
+
+/// A host has at most this many IP addresses (digest §11).
+pub const MAX_HOST_ADDRESSES: usize = 4;
+/// A host has at most this many contacts.
+pub const MAX_HOST_CONTACTS: usize = 1;
+
+/// Whether a host name lies under `.no` (so that it may, and must, carry glue addresses).
+pub fn is_under_no(host: &HostName) -> bool {
+    host.as_str().ends_with(".no")
+}
+
+/// Checks the addresses a host ends up with (create, or update after add and rem).
+///
+/// * at most [`MAX_HOST_ADDRESSES`];
+/// * a host outside `.no` has none (Norid serves no glue for other TLDs);
+/// * a host under `.no` has at least one IPv4 address;
+/// * every address is public unicast: not unspecified, loopback, private (RFC 1918, RFC 4193),
+///   shared (RFC 6598), link-local, multicast, broadcast, reserved, documentation
+///   (RFC 5737, RFC 3849) or IPv4-mapped.
+///
+/// # Errors
+///
+/// [`Refusal::HostAddressCount`], [`Refusal::HostAddressesNotAllowed`],
+/// [`Refusal::HostIpv4Required`], [`Refusal::HostAddressNotPublic`] (all 2306).
+pub fn check_host_addresses(host: &HostName, addresses: &[IpAddr]) -> Result<(), Refusal> {
+    let name = || host.to_string();
+    if addresses.len() > MAX_HOST_ADDRESSES {
+        return Err(Refusal::HostAddressCount {
+            name: name(),
+            count: addresses.len(),
+        });
+    }
+    if !is_under_no(host) {
+        if addresses.is_empty() {
+            return Ok(());
+        }
+        return Err(Refusal::HostAddressesNotAllowed { name: name() });
+    }
+    if !addresses.iter().any(IpAddr::is_ipv4) {
+        return Err(Refusal::HostIpv4Required { name: name() });
+    }
+    if let Some(&ip) = addresses.iter().find(|ip| !is_public_unicast(ip)) {
+        return Err(Refusal::HostAddressNotPublic { name: name(), ip });
+    }
+    Ok(())
+}
+
+/// Checks the number of contacts a host ends up with: at most [`MAX_HOST_CONTACTS`].
+///
+/// # Errors
+///
+/// [`Refusal::HostContactCount`] (2306).
+pub fn check_host_contact_count(host: &HostName, count: usize) -> Result<(), Refusal> {
+    if count > MAX_HOST_CONTACTS {
+        return Err(Refusal::HostContactCount {
+            name: host.to_string(),
+            count,
+        });
+    }
+    Ok(())
+}
+
+/// Checks that a host's contact is a role contact.
+///
+/// # Errors
+///
+/// [`Refusal::HostContactNotRole`] (2306).
+pub fn check_host_contact(id: &ContactId, kind: ContactKind) -> Result<(), Refusal> {
+    match kind {
+        ContactKind::Role => Ok(()),
+        kind => Err(Refusal::HostContactNotRole {
+            contact: id.to_string(),
+            kind,
+        }),
+    }
+}
+
+/// Whether an address may be published as glue.
+fn is_public_unicast(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_unspecified()
+                || a == 0
+                || v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b == 18 || b == 19)))
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || v6.to_ipv4_mapped().is_some()
+                || s[0] == 0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(s: &str) -> HostName {
+        HostName::new(s).unwrap()
+    }
+
+    fn ips(list: &[&str]) -> Vec<IpAddr> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn addresses_for_no_hosts() {
+        let h = host("ns1.example.no");
+        assert!(check_host_addresses(&h, &ips(&["193.0.2.2"])).is_ok());
+        assert!(
+            check_host_addresses(&h, &ips(&["193.0.2.2", "2000:0:0:0:8:800:200C:417A"])).is_ok()
+        );
+        assert!(
+            check_host_addresses(
+                &h,
+                &ips(&["193.0.2.2", "193.0.2.3", "193.0.2.4", "2a01::1"])
+            )
+            .is_ok()
+        );
+        let e = check_host_addresses(
+            &h,
+            &ips(&[
+                "193.0.2.2",
+                "193.0.2.3",
+                "193.0.2.4",
+                "193.0.2.5",
+                "2a01::1",
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.reason(),
+            "Host [ns1.example.no] can have at most 4 IP addresses, not 5."
+        );
+        assert_eq!((e.code(), e.result_code().code()), ("EC004901", 2306));
+        let e = check_host_addresses(&h, &[]).unwrap_err();
+        assert_eq!(
+            e.reason(),
+            "Host [ns1.example.no] is under .no and needs at least one IPv4 address."
+        );
+        assert_eq!(
+            check_host_addresses(&h, &ips(&["2a01::1"]))
+                .unwrap_err()
+                .code(),
+            "EC004903"
+        );
+    }
+
+    #[test]
+    fn addresses_for_other_hosts() {
+        let h = host("ns1.example.com");
+        assert!(check_host_addresses(&h, &[]).is_ok());
+        let e = check_host_addresses(&h, &ips(&["193.0.2.2"])).unwrap_err();
+        assert_eq!(
+            e.reason(),
+            "Host [ns1.example.com] is outside .no and must not have IP addresses."
+        );
+        assert_eq!((e.code(), e.result_code().code()), ("EC004902", 2306));
+        // "xno" is not under .no.
+        assert!(!is_under_no(&host("ns.example.xno")));
+    }
+
+    #[test]
+    fn only_public_unicast() {
+        let h = host("ns1.example.no");
+        for bad in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "192.0.2.1",
+            "198.51.100.1",
+            "203.0.113.1",
+            "192.0.0.8",
+            "198.18.0.1",
+        ] {
+            let e = check_host_addresses(&h, &ips(&[bad])).unwrap_err();
+            assert_eq!(
+                (e.code(), e.result_code().code()),
+                ("EC004904", 2306),
+                "{bad}"
+            );
+        }
+        for bad in [
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:193.0.2.2",
+            "::193.0.2.2",
+        ] {
+            let e = check_host_addresses(&h, &ips(&["193.0.2.2", bad])).unwrap_err();
+            assert_eq!(e.code(), "EC004904", "{bad}");
+        }
+        let e = check_host_addresses(&h, &ips(&["10.0.0.1"])).unwrap_err();
+        assert_eq!(
+            e.reason(),
+            "Address [10.0.0.1] of host [ns1.example.no] is not a public unicast address."
+        );
+    }
+
+    #[test]
+    fn contacts() {
+        let h = host("ns1.example.no");
+        assert!(check_host_contact_count(&h, 0).is_ok());
+        assert!(check_host_contact_count(&h, 1).is_ok());
+        let e = check_host_contact_count(&h, 2).unwrap_err();
+        assert_eq!(
+            e.reason(),
+            "Host [ns1.example.no] can have at most 1 contact, not 2."
+        );
+        let id = ContactId::new("PEO41R").unwrap();
+        assert!(check_host_contact(&id, ContactKind::Role).is_ok());
+        let e = check_host_contact(&id, ContactKind::Organization).unwrap_err();
+        assert_eq!(
+            e.reason(),
+            "Contact [PEO41R] is an organization contact; host contacts must be role contacts."
+        );
+    }
+}

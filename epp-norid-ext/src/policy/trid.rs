@@ -1,0 +1,334 @@
+//! Server transaction ids in Norid's format, and one-time transfer tokens, from injected
+//! randomness.
+
+use epp_xml::{ClientId, SvTrid, Timestamp, ValueError};
+
+use super::time::OsloTime;
+
+/// The characters of the random part of an svTRID.
+const BASE36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+/// The characters of a transfer token: upper case and digits without `0`, `O`, `1`, `I`, so
+/// a holder can read it out of an SMS. 32 symbols, 5 bits each.
+const TOKEN_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// Symbols in a transfer token (80 bits).
+pub const TRANSFER_TOKEN_LEN: usize = 16;
+
+/// A source of random bytes, injected so that tests are deterministic.
+///
+/// The server passes a cryptographically secure generator (transfer tokens must not be
+/// guessable); any `FnMut(&mut [u8])` closure is a source.
+pub trait RandomSource {
+    /// Fills `out` with random bytes.
+    fn fill_bytes(&mut self, out: &mut [u8]);
+}
+
+impl<F: FnMut(&mut [u8])> RandomSource for F {
+    fn fill_bytes(&mut self, out: &mut [u8]) {
+        self(out)
+    }
+}
+
+/// Builds svTRIDs the way Norid's server does (digest §1.1):
+/// `YYYYMMDDhhmmss` in Norwegian local time, the 6-digit microsecond part, `-`, 6 random
+/// characters from `[0-9a-z]`, `-`, the client id (`#` before login), `-`, a suffix; e.g.
+/// `20170911104454571018-6rx937-reg9094-NORID` and `20100202084950588772-mu5yhv-#-NORID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SvTridGenerator {
+    suffix: String,
+}
+
+impl SvTridGenerator {
+    /// The longest suffix: with a 16-character client id the svTRID is then exactly 64
+    /// characters, the limit of `epp:trIDStringType`.
+    pub const MAX_SUFFIX_LEN: usize = 19;
+
+    /// A generator with the given suffix (Norid's is `NORID`).
+    ///
+    /// # Errors
+    ///
+    /// [`ValueError`] when the suffix is empty, longer than [`Self::MAX_SUFFIX_LEN`], or has
+    /// a character other than ASCII letters, digits, `-`, `.` and `_`.
+    pub fn new(suffix: &str) -> Result<Self, ValueError> {
+        const TYPE_NAME: &str = "svTRID suffix";
+        if suffix.is_empty() {
+            return Err(ValueError::TooShort {
+                type_name: TYPE_NAME,
+                min: 1,
+                len: 0,
+            });
+        }
+        if suffix.len() > Self::MAX_SUFFIX_LEN {
+            return Err(ValueError::TooLong {
+                type_name: TYPE_NAME,
+                max: Self::MAX_SUFFIX_LEN,
+                len: suffix.chars().count(),
+            });
+        }
+        if !suffix
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
+        {
+            return Err(ValueError::Malformed {
+                type_name: TYPE_NAME,
+                rule: "only ASCII letters, digits, '-', '.' and '_'",
+            });
+        }
+        Ok(SvTridGenerator {
+            suffix: suffix.to_owned(),
+        })
+    }
+
+    /// The suffix.
+    pub fn suffix(&self) -> &str {
+        &self.suffix
+    }
+
+    /// The svTRID of a response sent at `now` to `client` (`None` before login).
+    pub fn generate(
+        &self,
+        now: Timestamp,
+        client: Option<&ClientId>,
+        rng: &mut impl RandomSource,
+    ) -> SvTrid {
+        let t = OsloTime::from_utc(now);
+        let d = t.date;
+        let mut random = [0u8; 6];
+        pick(rng, BASE36, &mut random);
+        let random: String = random.iter().map(|&c| char::from(c)).collect();
+        let client = client.map_or("#", ClientId::as_str);
+        let s = format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}{:06}-{random}-{client}-{}",
+            d.year(),
+            d.month(),
+            d.day(),
+            t.hour,
+            t.minute,
+            t.second,
+            t.micros,
+            self.suffix
+        );
+        #[allow(clippy::expect_used, reason = "the invariant is proven in the comment")]
+        // 20 digits (a Date's year has 4) + 1 + 6 + 1 + at most 16 (ClientId) + 1 + at most
+        // 19 (checked in `new`) = at most 64 characters, at least 31, all printable ASCII
+        // without whitespace: always a valid trIDStringType token.
+        SvTrid::new(s).expect("svTRID fits trIDStringType")
+    }
+}
+
+impl Default for SvTridGenerator {
+    /// Norid's suffix, `NORID`.
+    fn default() -> Self {
+        SvTridGenerator {
+            suffix: "NORID".to_owned(),
+        }
+    }
+}
+
+/// A one-time transfer token to send to a domain's holder: [`TRANSFER_TOKEN_LEN`] characters
+/// from `A-Z` and `2-9` without the look-alikes `O`, `I`, `0`, `1` (within the 1-512
+/// characters of `no-ext-domain:token`).
+pub fn generate_transfer_token(rng: &mut impl RandomSource) -> String {
+    let mut out = [0u8; TRANSFER_TOKEN_LEN];
+    pick(rng, TOKEN_ALPHABET, &mut out);
+    out.iter().map(|&c| char::from(c)).collect()
+}
+
+/// Fills `out` with symbols of `alphabet` chosen uniformly by rejection sampling.
+fn pick(rng: &mut impl RandomSource, alphabet: &[u8], out: &mut [u8]) {
+    // The largest multiple of the alphabet size that fits a byte: bytes at or above it are
+    // drawn again so that every symbol is equally likely.
+    let limit = 256 - 256 % alphabet.len();
+    let mut filled = 0;
+    let mut buf = [0u8; 32];
+    for _ in 0..64 {
+        rng.fill_bytes(&mut buf);
+        for &b in &buf {
+            if usize::from(b) < limit {
+                out[filled] = alphabet[usize::from(b) % alphabet.len()];
+                filled += 1;
+                if filled == out.len() {
+                    return;
+                }
+            }
+        }
+    }
+    // Only a broken source gets here (64 rounds of rejected bytes); stay total and finish
+    // with a slightly biased choice rather than loop forever.
+    for slot in &mut out[filled..] {
+        rng.fill_bytes(&mut buf[..1]);
+        *slot = alphabet[usize::from(buf[0]) % alphabet.len()];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A source that replays `bytes` (then zeros).
+    fn replay(bytes: &[u8]) -> impl FnMut(&mut [u8]) + '_ {
+        let mut pos = 0;
+        move |out: &mut [u8]| {
+            for b in out.iter_mut() {
+                *b = bytes.get(pos).copied().unwrap_or(0);
+                pos += 1;
+            }
+        }
+    }
+
+    /// The bytes that make `pick` choose `s` from the base-36 alphabet.
+    fn bytes_for(s: &str) -> Vec<u8> {
+        let mut v: Vec<u8> = s
+            .bytes()
+            .map(|c| BASE36.iter().position(|&a| a == c).unwrap() as u8)
+            .collect();
+        v.resize(32, 0);
+        v
+    }
+
+    #[test]
+    fn seed_svtrids() {
+        let g = SvTridGenerator::default();
+        let reg = ClientId::new("reg9094").unwrap();
+        let cases = [
+            (
+                "2017-09-11T08:44:54.571018Z",
+                Some(&reg),
+                "6rx937",
+                "20170911104454571018-6rx937-reg9094-NORID",
+            ),
+            (
+                "2017-09-11T08:41:38.914281Z",
+                Some(&reg),
+                "64q3qh",
+                "20170911104138914281-64q3qh-reg9094-NORID",
+            ),
+            (
+                "2017-09-11T08:47:11.249661Z",
+                Some(&reg),
+                "2ik6p6",
+                "20170911104711249661-2ik6p6-reg9094-NORID",
+            ),
+            (
+                "2010-02-02T07:49:50.588772Z",
+                None,
+                "mu5yhv",
+                "20100202084950588772-mu5yhv-#-NORID",
+            ),
+        ];
+        for (now, client, random, want) in cases {
+            let bytes = bytes_for(random);
+            let got = g.generate(Timestamp::parse(now).unwrap(), client, &mut replay(&bytes));
+            assert_eq!(got.as_str(), want);
+        }
+    }
+
+    #[test]
+    fn longest_svtrid_fits() {
+        let g = SvTridGenerator::new(&"S".repeat(19)).unwrap();
+        let client = ClientId::new("c".repeat(16)).unwrap();
+        let t = g.generate(
+            Timestamp::parse("9999-12-31T23:59:59.999999Z").unwrap(),
+            Some(&client),
+            &mut replay(&[]),
+        );
+        assert_eq!(t.as_str().len(), 64);
+        // Local time has moved into the year 10000; the year clamps to 9999 and the svTRID
+        // keeps its shape.
+        assert!(t.as_str().starts_with("9999"), "{t}");
+    }
+
+    #[test]
+    fn suffix_rules() {
+        assert_eq!(SvTridGenerator::new("NORID").unwrap().suffix(), "NORID");
+        assert!(SvTridGenerator::new("TEST-NORID_2.x").is_ok());
+        assert!(matches!(
+            SvTridGenerator::new(""),
+            Err(ValueError::TooShort { .. })
+        ));
+        assert!(matches!(
+            SvTridGenerator::new(&"S".repeat(20)),
+            Err(ValueError::TooLong { max: 19, .. })
+        ));
+        assert!(matches!(
+            SvTridGenerator::new("NO RID"),
+            Err(ValueError::Malformed { .. })
+        ));
+        assert!(SvTridGenerator::new("NØRID").is_err());
+    }
+
+    #[test]
+    fn rejection_sampling_skips_biased_bytes() {
+        // 252..=255 would favour the first four symbols: they are drawn again.
+        let mut bytes = vec![252, 253, 254, 255, 35];
+        bytes.resize(64, 1);
+        let t = SvTridGenerator::default().generate(
+            Timestamp::from_unix_micros(0),
+            None,
+            &mut replay(&bytes),
+        );
+        assert_eq!(t.as_str(), "19700101010000000000-z11111-#-NORID");
+        // A source that only yields rejected bytes still terminates.
+        let t = SvTridGenerator::default().generate(
+            Timestamp::from_unix_micros(0),
+            None,
+            &mut |b: &mut [u8]| b.fill(255),
+        );
+        assert_eq!(t.as_str().len(), 35);
+    }
+
+    #[test]
+    fn transfer_tokens() {
+        let token = generate_transfer_token(&mut replay(&(0u8..32).collect::<Vec<_>>()));
+        assert_eq!(token, "ABCDEFGHJKLMNPQR");
+        let token = generate_transfer_token(&mut replay(&(16u8..48).collect::<Vec<_>>()));
+        assert_eq!(token, "STUVWXYZ23456789");
+    }
+
+    proptest! {
+        #[test]
+        fn svtrids_always_match_the_format(
+            micros in -62_135_596_800_000_000i64..253_402_300_799_999_999,
+            client in proptest::option::of("[a-z0-9]{3,16}"),
+            suffix in "[A-Za-z0-9._-]{1,19}",
+            seed in any::<[u8; 32]>(),
+        ) {
+            let g = SvTridGenerator::new(&suffix).unwrap();
+            let client = client.map(|c| ClientId::new(c).unwrap());
+            let mut state = seed;
+            let mut rng = |out: &mut [u8]| {
+                for (i, b) in out.iter_mut().enumerate() {
+                    state[i % 32] = state[i % 32].wrapping_mul(31).wrapping_add(17);
+                    *b = state[i % 32];
+                }
+            };
+            let t = g.generate(Timestamp::from_unix_micros(micros), client.as_ref(), &mut rng);
+            let s = t.as_str();
+            prop_assert!((3..=64).contains(&s.len()));
+            let parts: Vec<&str> = s.splitn(4, '-').collect();
+            prop_assert_eq!(parts.len(), 4);
+            prop_assert_eq!(parts[0].len(), 20);
+            prop_assert!(parts[0].bytes().all(|c| c.is_ascii_digit()));
+            prop_assert_eq!(parts[1].len(), 6);
+            prop_assert!(parts[1].bytes().all(|c| BASE36.contains(&c)));
+            let want_client = client.as_ref().map_or("#", |c| c.as_str());
+            prop_assert_eq!(parts[2], want_client);
+            prop_assert_eq!(parts[3], suffix.as_str());
+        }
+
+        #[test]
+        fn tokens_use_the_alphabet(seed in any::<[u8; 32]>()) {
+            let mut state = seed;
+            let mut rng = |out: &mut [u8]| {
+                for (i, b) in out.iter_mut().enumerate() {
+                    state[i % 32] = state[i % 32].wrapping_mul(29).wrapping_add(3);
+                    *b = state[i % 32];
+                }
+            };
+            let token = generate_transfer_token(&mut rng);
+            prop_assert_eq!(token.len(), TRANSFER_TOKEN_LEN);
+            prop_assert!(token.bytes().all(|c| TOKEN_ALPHABET.contains(&c)));
+        }
+    }
+}
