@@ -4,3 +4,5 @@
 //!
 //! This is the only crate that knows tokio, rustls, SQL, configuration files and process
 //! signals. It holds no protocol or registry rules of its own.
+
+pub mod store;

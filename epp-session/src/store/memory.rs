@@ -3,17 +3,18 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password, Roid, Timestamp};
 
 use super::Store;
 use super::change::{Change, ChangeMeta, ChangeSet, CommitReceipt, hashed};
 use super::error::StoreError;
+use super::login::check_login;
 use super::model::{
     Contact, ContactQuery, Domain, DomainQuery, HistoryEntry, Host, HostQuery, LoginCheck,
     Notification, ObjectKey, PasswordHash, PollMessage, PollSummary, PolledMessage, Registrar,
-    RegistrarChange, ReplayRecord, Sequence, TransferToken, WITHDRAWN_REGISTRAR,
+    ReplayRecord, Sequence, TransferToken, WITHDRAWN_REGISTRAR,
 };
 
 /// The registry held in process memory: a complete [`Store`] with the same rules as the SQL
@@ -101,33 +102,6 @@ fn splitmix64(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-/// A hash to verify against when the registrar is unknown, so that the answer takes as
-/// long as for a wrong password.
-pub(crate) fn decoy_hash() -> &'static PasswordHash {
-    static DECOY: OnceLock<PasswordHash> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        // "decoy-pw" satisfies pwType (6-16 characters).
-        match Password::new("decoy-pw") {
-            Ok(pw) => PasswordHash::generate(&pw, &[0x5a; 16]),
-            Err(_) => PasswordHash::locked(),
-        }
-    })
-}
-
-/// Checks a password against an account, the shared logic of every store's
-/// [`Store::verify_login`].
-pub(crate) fn check_login(registrar: Option<Registrar>, password: &Password) -> LoginCheck {
-    match registrar {
-        None => {
-            let _ = decoy_hash().verify(password);
-            LoginCheck::UnknownRegistrar
-        }
-        Some(r) if !r.password.verify(password) => LoginCheck::WrongPassword,
-        Some(r) if !r.enabled => LoginCheck::Disabled,
-        Some(r) => LoginCheck::Accepted(r),
-    }
 }
 
 #[derive(Default)]
@@ -592,7 +566,7 @@ impl Tx<'_> {
                 let old = self.state.registrars.get(&id);
                 let old = old.ok_or_else(|| StoreError::NotFound(key.clone()))?;
                 let mut r = old.clone();
-                apply_registrar_change(&mut r, &change)?;
+                change.apply_to(&mut r)?;
                 if r != *old {
                     r.version += 1;
                     let before = old.history_json();
@@ -800,37 +774,6 @@ impl Tx<'_> {
         }
         Ok(())
     }
-}
-
-/// Applies one registrar change to an account (shared with the SQL stores' logic).
-pub(crate) fn apply_registrar_change(
-    r: &mut Registrar,
-    change: &RegistrarChange,
-) -> Result<(), StoreError> {
-    match change {
-        RegistrarChange::SetName(name) => r.name.clone_from(name),
-        RegistrarChange::SetEnabled(on) => r.enabled = *on,
-        RegistrarChange::SetSessionLimit(n) => r.session_limit = *n,
-        RegistrarChange::PinCertificate(fp) => {
-            r.cert_pins.insert(*fp);
-        }
-        RegistrarChange::UnpinCertificate(fp) => {
-            r.cert_pins.remove(fp);
-        }
-        RegistrarChange::SetPassword(input) => {
-            r.password = hashed(input)?.clone();
-            r.pending_password = None;
-        }
-        RegistrarChange::SetPendingPassword(input) => {
-            r.pending_password = Some(hashed(input)?.clone());
-        }
-        RegistrarChange::ActivatePendingPassword => {
-            if let Some(pw) = r.pending_password.take() {
-                r.password = pw;
-            }
-        }
-    }
-    Ok(())
 }
 
 fn page<'a, K: Ord + 'a, V: Clone + 'a>(

@@ -23,6 +23,7 @@
 
 mod change;
 mod error;
+mod login;
 mod memory;
 pub mod model;
 #[cfg(any(test, feature = "test-util"))]
@@ -34,6 +35,7 @@ use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
 
 pub use change::{Change, ChangeMeta, ChangeSet, CommitReceipt, hashed};
 pub use error::StoreError;
+pub use login::check_login;
 pub use memory::MemoryStore;
 pub use model::{
     Contact, ContactQuery, Domain, DomainQuery, HistoryEntry, Host, HostQuery, LoginCheck,

@@ -8,6 +8,8 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use epp_xml::{ClientId, Password, Timestamp, ValueError};
 
+use crate::store::{StoreError, hashed};
+
 /// The pseudo-registrar that holds withdrawn domains (Norid `reg0`). It always exists, can
 /// never log in, and sponsors what registrars give up with the `withdraw` command.
 pub const WITHDRAWN_REGISTRAR: &str = "reg0";
@@ -74,6 +76,41 @@ pub enum RegistrarChange {
     SetPendingPassword(PasswordInput),
     /// Makes the pending password the password; no change when none is pending.
     ActivatePendingPassword,
+}
+
+impl RegistrarChange {
+    /// Applies the change to an account (without touching its version).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidChange`] for a password still in clear (see
+    /// [`ChangeSet::hash_passwords`](crate::store::ChangeSet::hash_passwords)).
+    pub fn apply_to(&self, r: &mut Registrar) -> Result<(), StoreError> {
+        match self {
+            Self::SetName(name) => r.name.clone_from(name),
+            Self::SetEnabled(on) => r.enabled = *on,
+            Self::SetSessionLimit(n) => r.session_limit = *n,
+            Self::PinCertificate(fp) => {
+                r.cert_pins.insert(*fp);
+            }
+            Self::UnpinCertificate(fp) => {
+                r.cert_pins.remove(fp);
+            }
+            Self::SetPassword(input) => {
+                r.password = hashed(input)?.clone();
+                r.pending_password = None;
+            }
+            Self::SetPendingPassword(input) => {
+                r.pending_password = Some(hashed(input)?.clone());
+            }
+            Self::ActivatePendingPassword => {
+                if let Some(pw) = r.pending_password.take() {
+                    r.password = pw;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A password on its way into the store: in clear from the session or the admin command,
