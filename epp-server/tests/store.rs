@@ -394,6 +394,44 @@ mod postgres {
     }
 
     #[test]
+    fn pooled_connections_closed_by_the_server_are_replaced() {
+        with_schema(|schema| async move {
+            let mut config = schema.config();
+            config.application_name = schema.name.clone();
+            let store = PgStore::connect(&config).await.unwrap();
+            base(&store).await;
+            // Fill the pool with a few idle connections.
+            let none = dn("none.no");
+            let reads = (0..4).map(|_| store.domain(&none));
+            for r in futures_util::future::join_all(reads).await {
+                assert_eq!(r.unwrap(), None);
+            }
+            let (admin, conn) = tokio_postgres::connect(&schema.url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let killed: i64 = admin
+                .query_one(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE application_name = $1",
+                    &[&schema.name],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            assert!(killed >= 1);
+            // The next commits and reads run on fresh connections.
+            for i in 0..3 {
+                let name = format!("after{i}.no");
+                commit1(&store, "reg1", Change::CreateDomain(base_domain(&name)))
+                    .await
+                    .unwrap();
+                assert!(store.domain(&dn(&name)).await.unwrap().is_some());
+            }
+        });
+    }
+
+    #[test]
     fn concurrent_migrations_apply_once() {
         with_schema(|schema| async move {
             let config = StoreConfig::Postgres(schema.config());

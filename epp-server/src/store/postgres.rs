@@ -50,6 +50,9 @@ pub struct PostgresConfig {
     pub max_attempts: u32,
     /// How long to wait for a new connection.
     pub connect_timeout: Duration,
+    /// The `application_name` the connections report (`pg_stat_activity`), so operators
+    /// can tell server processes apart.
+    pub application_name: String,
 }
 
 impl std::fmt::Debug for PostgresConfig {
@@ -60,13 +63,14 @@ impl std::fmt::Debug for PostgresConfig {
             .field("schema", &self.schema)
             .field("max_attempts", &self.max_attempts)
             .field("connect_timeout", &self.connect_timeout)
+            .field("application_name", &self.application_name)
             .finish_non_exhaustive()
     }
 }
 
 impl PostgresConfig {
     /// The defaults for a URL: 16 connections, the default schema, 10 attempts, 5 s connect
-    /// timeout.
+    /// timeout, application name `epp-server`.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -74,6 +78,7 @@ impl PostgresConfig {
             schema: None,
             max_attempts: 10,
             connect_timeout: Duration::from_secs(5),
+            application_name: "epp-server".into(),
         }
     }
 
@@ -101,7 +106,7 @@ impl PostgresConfig {
             config.options(options);
         }
         config.connect_timeout(self.connect_timeout);
-        config.application_name("epp-server");
+        config.application_name(&self.application_name);
         Ok(config)
     }
 }
@@ -229,7 +234,12 @@ impl PgStore {
     ) -> Result<CommitReceipt, TxError> {
         let mut pooled = self.conn().await?;
         let conn = pooled.get()?;
-        conn.batch("BEGIN ISOLATION LEVEL SERIALIZABLE").await?;
+        conn.batch("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            .await
+            .map_err(|e| match e {
+                DbError::Connection(m) => DbError::Stale(m),
+                other => other,
+            })?;
         conn.in_transaction = true;
         let applied = engine::apply(conn, set, checks).await;
         let end = if commit && applied.is_ok() {
@@ -326,6 +336,13 @@ fn map_error(e: tokio_postgres::Error) -> DbError {
             DbError::Serialization
         } else if *code == SqlState::T_R_DEADLOCK_DETECTED {
             DbError::Deadlock
+        } else if code.code().starts_with("08")
+            || code.code().starts_with("57P")
+            || db.severity() == "FATAL"
+        {
+            // Connection exceptions, and the server ending the session (shutdown,
+            // pg_terminate_backend): the connection is gone.
+            DbError::Connection(db.to_string())
         } else {
             DbError::Other(db.to_string())
         };
@@ -449,10 +466,22 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_micros(jitter)).await;
 }
 
+/// Runs one read on a pooled connection. Reads are idempotent, so one that finds its
+/// connection gone (the server restarted, or ended the session) runs once more on a new
+/// connection.
 macro_rules! read_with {
     ($self:ident, $f:path $(, $arg:expr)*) => {{
-        let mut pooled = $self.conn().await?;
-        $f(pooled.get()? $(, $arg)*).await
+        let first = {
+            let mut pooled = $self.conn().await?;
+            $f(pooled.get()? $(, $arg)*).await
+        };
+        match first {
+            Err(StoreError::Unavailable(_)) => {
+                let mut pooled = $self.conn().await?;
+                $f(pooled.get()? $(, $arg)*).await
+            }
+            other => other,
+        }
     }};
 }
 
@@ -490,32 +519,29 @@ impl Store for PgStore {
     }
 
     async fn domains_exist(&self, names: &[DomainName]) -> Result<Vec<bool>, StoreError> {
-        let keys = names.iter().map(DomainName::as_str);
         read_with!(
             self,
             read::exist,
             "SELECT 1 FROM domains WHERE name = $1",
-            keys
+            names.iter().map(DomainName::as_str)
         )
     }
 
     async fn contacts_exist(&self, ids: &[ContactId]) -> Result<Vec<bool>, StoreError> {
-        let keys = ids.iter().map(ContactId::as_str);
         read_with!(
             self,
             read::exist,
             "SELECT 1 FROM contacts WHERE id = $1",
-            keys
+            ids.iter().map(ContactId::as_str)
         )
     }
 
     async fn hosts_exist(&self, names: &[HostName]) -> Result<Vec<bool>, StoreError> {
-        let keys = names.iter().map(HostName::as_str);
         read_with!(
             self,
             read::exist,
             "SELECT 1 FROM hosts WHERE name = $1",
-            keys
+            names.iter().map(HostName::as_str)
         )
     }
 

@@ -164,6 +164,9 @@ pub(crate) enum DbError {
     Deadlock,
     /// The connection is gone.
     Connection(String),
+    /// A pooled connection turned out closed before the transaction began: nothing ran,
+    /// so the transaction can run on another connection.
+    Stale(String),
     /// Anything else, with the driver's message.
     Other(String),
 }
@@ -171,13 +174,13 @@ pub(crate) enum DbError {
 impl DbError {
     /// Whether running the whole transaction again may succeed.
     pub(crate) fn is_transient(&self) -> bool {
-        matches!(self, Self::Serialization | Self::Deadlock)
+        matches!(self, Self::Serialization | Self::Deadlock | Self::Stale(_))
     }
 
     /// The store error for a failure that is not retried.
     pub(crate) fn into_store_error(self) -> StoreError {
         match self {
-            Self::Connection(m) => StoreError::Unavailable(m),
+            Self::Connection(m) | Self::Stale(m) => StoreError::Unavailable(m),
             Self::Unique(m) | Self::ForeignKey(m) | Self::Other(m) => StoreError::Database(m),
             Self::Serialization => StoreError::Database("serialization failure".into()),
             Self::Deadlock => StoreError::Database("deadlock".into()),

@@ -356,24 +356,34 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, stats: &Counters) {
         return;
     }
     let mut outcomes = Vec::with_capacity(batch.len());
+    let lost = || StoreError::Database("the transaction was rolled back by SQLite".into());
     for job in batch {
+        // SQLite rolls a transaction back by itself after some errors (I/O, full disk).
+        // Then the rest of the batch must not run: a SAVEPOINT outside a transaction
+        // would start and commit a transaction of its own.
+        let broken = conn.is_autocommit();
         match job {
             Job::Commit(set, tx) => {
-                let result = apply_in_savepoint(conn, &set);
+                let result = if broken {
+                    Err(lost())
+                } else {
+                    apply_in_savepoint(conn, &set)
+                };
                 outcomes.push(Outcome::Commit(tx, result));
             }
             Job::Reserve(seq, tx) => {
-                let result = reserve(conn, seq);
+                let result = if broken {
+                    Err(lost())
+                } else {
+                    reserve(conn, seq)
+                };
                 outcomes.push(Outcome::Reserve(tx, result));
             }
         }
     }
-    // SQLite rolls a transaction back by itself after some errors (I/O, full disk); then
-    // nothing of the batch can be committed.
+    // If the transaction was lost, nothing of the batch can be committed.
     let commit_error = if conn.is_autocommit() {
-        Some(StoreError::Database(
-            "the transaction was rolled back by SQLite".into(),
-        ))
+        Some(lost())
     } else {
         conn.execute_batch("COMMIT").err().map(|e| {
             let _ = conn.execute_batch("ROLLBACK");
