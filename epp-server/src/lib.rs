@@ -1,6 +1,6 @@
 //! The EPP registry server: TLS with rustls, one task per connection driving a protocol
-//! handler over `epp-frame`, configuration, the admin CLI, logs and metrics (and, with
-//! the store work, the SQLite and PostgreSQL stores).
+//! handler over `epp-frame`, the SQLite and PostgreSQL stores ([`store`]), configuration,
+//! the admin CLI, logs and metrics.
 //!
 //! The protocol plugs in through [`Wiring`] → [`HandlerFactory`] → [`ConnectionHandler`]
 //! (see [`ConnectionHandler`] for the contract): the server owns sockets,
@@ -25,6 +25,7 @@ mod log;
 mod metrics;
 mod protocol;
 mod serve;
+pub mod store;
 mod tls;
 
 pub use cli::main_with;

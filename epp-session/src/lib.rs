@@ -6,3 +6,5 @@
 //!
 //! What this crate deliberately does **not** do: sockets, TLS, tokio, SQL or reading the
 //! wall clock. Time, identifiers and randomness are passed in.
+
+pub mod store;

@@ -1,0 +1,212 @@
+//! Versioned schema migrations, embedded in the binary and applied in order.
+//!
+//! Each backend has its own files under `migrations/<backend>/NNNN_name.sql`. The table
+//! `schema_migrations` records what was applied, with a checksum of the file: a database
+//! whose applied migrations differ from the built-in ones, or that is newer than this
+//! server, is refused. Applying is safe when several processes start at once: SQLite
+//! serialises them with an IMMEDIATE transaction; on PostgreSQL each migration runs in a
+//! transaction that first inserts its version, so a second process waits, then finds the
+//! version taken and skips it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, TransactionBehavior};
+use tokio_postgres::error::SqlState;
+
+use super::error::OpenError;
+
+/// One migration file.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
+}];
+
+const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../../migrations/postgres/0001_initial.sql"),
+}];
+
+/// What a migration run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Versions applied by this run, in order.
+    pub applied: Vec<i64>,
+    /// The database's schema version afterwards.
+    pub version: i64,
+}
+
+/// FNV-1a over the file: enough to notice an edited migration.
+fn checksum(sql: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in sql.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Checks applied migrations against the built-in ones; returns the versions still to do.
+fn plan<'m>(
+    known: &'m [Migration],
+    applied: &[(i64, String)],
+) -> Result<Vec<&'m Migration>, OpenError> {
+    let latest = known.last().map_or(0, |m| m.version);
+    for (version, sum) in applied {
+        match known.iter().find(|m| m.version == *version) {
+            Some(m) if checksum(m.sql) == *sum => {}
+            Some(m) => {
+                return Err(OpenError::MigrationChanged {
+                    version: m.version,
+                    name: m.name.into(),
+                });
+            }
+            None => {
+                return Err(OpenError::DatabaseNewer {
+                    found: *version,
+                    known: latest,
+                });
+            }
+        }
+    }
+    Ok(known
+        .iter()
+        .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
+        .collect())
+}
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    BIGINT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    checksum   TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+)";
+
+/// Applies pending migrations to a SQLite database.
+pub(crate) fn sqlite(conn: &mut Connection) -> Result<MigrationReport, OpenError> {
+    conn.execute_batch(CREATE_TABLE)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: Vec<(i64, String)> = {
+        let mut stmt =
+            tx.prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    let mut report = MigrationReport {
+        applied: Vec::new(),
+        version: applied.last().map_or(0, |(v, _)| *v),
+    };
+    for m in plan(SQLITE, &applied)? {
+        tx.execute_batch(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![m.version, m.name, checksum(m.sql), now_micros()],
+        )?;
+        report.applied.push(m.version);
+        report.version = report.version.max(m.version);
+    }
+    tx.commit()?;
+    Ok(report)
+}
+
+/// Applies pending migrations to a PostgreSQL database (in the schema first on the
+/// connection's search path).
+pub(crate) async fn postgres(
+    client: &mut tokio_postgres::Client,
+) -> Result<MigrationReport, OpenError> {
+    if let Err(e) = client.batch_execute(CREATE_TABLE).await {
+        // Two processes creating the table at once: one fails on the catalog's unique
+        // index; the table exists either way, which the query below checks.
+        if e.code() != Some(&SqlState::UNIQUE_VIOLATION) {
+            return Err(e.into());
+        }
+    }
+    let mut report = MigrationReport {
+        applied: Vec::new(),
+        version: 0,
+    };
+    loop {
+        let applied: Vec<(i64, String)> = client
+            .query(
+                "SELECT version, checksum FROM schema_migrations ORDER BY version",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        report.version = applied.last().map_or(0, |(v, _)| *v);
+        let pending = plan(POSTGRES, &applied)?;
+        let Some(m) = pending.first() else {
+            return Ok(report);
+        };
+        let tx = client.transaction().await?;
+        let claimed = tx
+            .execute(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
+                 VALUES ($1, $2, $3, $4)",
+                &[&m.version, &m.name, &checksum(m.sql), &now_micros()],
+            )
+            .await;
+        match claimed {
+            Ok(_) => {
+                tx.batch_execute(m.sql).await?;
+                tx.commit().await?;
+                report.applied.push(m.version);
+            }
+            // Another process applied it meanwhile; read the table again.
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => tx.rollback().await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_refuses_edited_and_unknown_migrations() {
+        let applied = vec![(1, checksum(SQLITE[0].sql))];
+        assert!(plan(SQLITE, &applied).unwrap().is_empty());
+        assert_eq!(plan(SQLITE, &[]).unwrap().len(), SQLITE.len());
+        let edited = vec![(1, "0".repeat(16))];
+        assert!(matches!(
+            plan(SQLITE, &edited),
+            Err(OpenError::MigrationChanged { version: 1, .. })
+        ));
+        let newer = vec![(1, checksum(SQLITE[0].sql)), (99, "x".into())];
+        assert!(matches!(
+            plan(SQLITE, &newer),
+            Err(OpenError::DatabaseNewer { found: 99, .. })
+        ));
+    }
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        for list in [SQLITE, POSTGRES] {
+            for (i, m) in list.iter().enumerate() {
+                assert_eq!(m.version, i as i64 + 1);
+            }
+        }
+        assert_eq!(
+            SQLITE.len(),
+            POSTGRES.len(),
+            "both backends have the same schema versions"
+        );
+    }
+}

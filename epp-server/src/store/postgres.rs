@@ -1,0 +1,651 @@
+//! The PostgreSQL store: a small connection pool, every commit one SERIALIZABLE
+//! transaction, retried when PostgreSQL reports a serialisation failure or deadlock.
+//!
+//! Nothing is assumed to be in-process: uniqueness comes from unique indexes, references
+//! from foreign keys, ids from database sequences. Several server processes may share one
+//! database.
+//!
+//! The pool is written here rather than taken from deadpool-postgres: it needs a fixed
+//! maximum, lazy connects, a per-connection prepared-statement cache, and to drop a
+//! connection that was left inside a transaction (a cancelled commit) instead of reusing
+//! it. That is about a hundred lines; deadpool would add its runtime adapter and
+//! configuration layer for features we do not use.
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use epp_session::store::model::{
+    Contact, ContactQuery, Domain, DomainQuery, HistoryEntry, Host, HostQuery, LoginCheck,
+    Notification, ObjectKey, PollSummary, PolledMessage, Registrar, ReplayRecord, Sequence,
+    TransferToken,
+};
+use epp_session::store::{ChangeSet, CommitReceipt, Store, StoreError, check_login};
+use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls, Statement};
+
+use super::engine::Checks;
+use super::error::OpenError;
+use super::sql::{Cell, Conn, DbError, Row, TxError, Value};
+use super::{engine, migrate, read};
+
+/// Settings of the PostgreSQL store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// A libpq-style URL or key-value string, e.g. `postgres://epp@127.0.0.1:5432/registry`.
+    /// TLS is not used: run the database on loopback or a private network.
+    pub url: String,
+    /// The most connections this process opens.
+    pub pool_size: usize,
+    /// The schema to keep the tables in (created if missing); `None` for the user's
+    /// default search path. Lower-case letters, digits and `_` only.
+    pub schema: Option<String>,
+    /// How many times a commit runs before it gives up on serialisation failures.
+    pub max_attempts: u32,
+    /// How long to wait for a new connection.
+    pub connect_timeout: Duration,
+    /// The `application_name` the connections report (`pg_stat_activity`), so operators
+    /// can tell server processes apart.
+    pub application_name: String,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    // The URL may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("pool_size", &self.pool_size)
+            .field("schema", &self.schema)
+            .field("max_attempts", &self.max_attempts)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("application_name", &self.application_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresConfig {
+    /// The defaults for a URL: 16 connections, the default schema, 10 attempts, 5 s connect
+    /// timeout, application name `epp-server`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            pool_size: 16,
+            schema: None,
+            max_attempts: 10,
+            connect_timeout: Duration::from_secs(5),
+            application_name: "epp-server".into(),
+        }
+    }
+
+    fn driver_config(&self) -> Result<tokio_postgres::Config, OpenError> {
+        let mut config: tokio_postgres::Config = self
+            .url
+            .parse()
+            .map_err(|e| OpenError::InvalidConfig(format!("PostgreSQL URL: {e}")))?;
+        if let Some(schema) = &self.schema {
+            let valid = !schema.is_empty()
+                && schema.len() <= 63
+                && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && schema
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid {
+                return Err(OpenError::InvalidConfig(format!(
+                    "schema name {schema:?}: use lower-case letters, digits and _"
+                )));
+            }
+            let options = match config.get_options() {
+                Some(o) => format!("{o} -c search_path={schema}"),
+                None => format!("-c search_path={schema}"),
+            };
+            config.options(options);
+        }
+        config.connect_timeout(self.connect_timeout);
+        config.application_name(&self.application_name);
+        Ok(config)
+    }
+}
+
+/// Counters of the PostgreSQL store's commits, for metrics and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommitStats {
+    /// Transactions committed.
+    pub commits: u64,
+    /// Transactions run again after a serialisation failure or deadlock.
+    pub retries: u64,
+}
+
+/// The PostgreSQL [`Store`]. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Pool>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("pool_size", &self.inner.size)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Pool {
+    config: tokio_postgres::Config,
+    commits: AtomicU64,
+    retries: AtomicU64,
+    idle: Mutex<Vec<PgConn>>,
+    permits: Semaphore,
+    size: usize,
+    max_attempts: u32,
+}
+
+impl PgStore {
+    /// Connects, creates the schema if configured and missing, applies pending
+    /// migrations, and returns the store with its pool (connections open lazily).
+    ///
+    /// # Errors
+    ///
+    /// [`OpenError`] when the database cannot be reached or migrated.
+    pub async fn connect(config: &PostgresConfig) -> Result<Self, OpenError> {
+        migrate_postgres(config).await?;
+        let size = config.pool_size.max(1);
+        Ok(Self {
+            inner: Arc::new(Pool {
+                config: config.driver_config()?,
+                commits: AtomicU64::new(0),
+                retries: AtomicU64::new(0),
+                idle: Mutex::new(Vec::new()),
+                permits: Semaphore::new(size),
+                size,
+                max_attempts: config.max_attempts.max(1),
+            }),
+        })
+    }
+
+    /// What the store's commits have done so far.
+    pub fn stats(&self) -> CommitStats {
+        CommitStats {
+            commits: self.inner.commits.load(Ordering::Relaxed),
+            retries: self.inner.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn conn(&self) -> Result<Pooled<'_>, StoreError> {
+        let permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("the connection pool is closed".into()))?;
+        loop {
+            let idle = lock(&self.inner.idle).pop();
+            match idle {
+                Some(c) if c.client.is_closed() => continue,
+                Some(c) => {
+                    return Ok(Pooled {
+                        conn: Some(c),
+                        pool: &self.inner,
+                        _permit: permit,
+                    });
+                }
+                None => break,
+            }
+        }
+        let client = connect(&self.inner.config)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))?;
+        Ok(Pooled {
+            conn: Some(PgConn {
+                client,
+                statements: HashMap::new(),
+                in_transaction: false,
+            }),
+            pool: &self.inner,
+            _permit: permit,
+        })
+    }
+
+    /// Runs a change set once, letting the schema's constraints check references; when a
+    /// foreign key refuses it, finds out which reference with a checking run.
+    async fn attempt(&self, set: &ChangeSet) -> Result<CommitReceipt, TxError> {
+        match self.transaction(set, Checks::Constraints, true).await {
+            Err(TxError::Db(DbError::ForeignKey(_))) => {
+                match self.transaction(set, Checks::Before, false).await {
+                    // The references exist now (created meanwhile): run the set again.
+                    Ok(_) => Err(TxError::Db(DbError::Serialization)),
+                    Err(e) => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// One SERIALIZABLE transaction applying the set, committed or rolled back.
+    async fn transaction(
+        &self,
+        set: &ChangeSet,
+        checks: Checks,
+        commit: bool,
+    ) -> Result<CommitReceipt, TxError> {
+        let mut pooled = self.conn().await?;
+        let conn = pooled.get()?;
+        conn.batch("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            .await
+            .map_err(|e| match e {
+                DbError::Connection(m) => DbError::Stale(m),
+                other => other,
+            })?;
+        conn.in_transaction = true;
+        let applied = engine::apply(conn, set, checks).await;
+        let end = if commit && applied.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        let ended = conn.batch(end).await;
+        // A COMMIT refused with 40001 has ended the transaction too.
+        if ended.is_ok() || matches!(ended, Err(DbError::Serialization | DbError::Deadlock)) {
+            conn.in_transaction = false;
+        }
+        let receipt = applied?;
+        if commit {
+            ended?;
+        }
+        Ok(receipt)
+    }
+}
+
+async fn connect(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
+    // The connection task ends when the client is dropped or the server goes away; the
+    // client then reports itself closed and the pool discards it.
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Applies pending migrations (the admin command's entry point for PostgreSQL).
+pub(crate) async fn migrate_postgres(
+    config: &PostgresConfig,
+) -> Result<migrate::MigrationReport, OpenError> {
+    let driver = config.driver_config()?;
+    let mut client = connect(&driver).await?;
+    if let Some(schema) = &config.schema {
+        // The name was checked to be a plain identifier.
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await?;
+    }
+    migrate::postgres(&mut client).await
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Idle connections stay valid whatever a panicking holder did.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A connection with its prepared statements.
+struct PgConn {
+    client: Client,
+    statements: HashMap<(usize, usize), Statement>,
+    /// Set while a transaction is open: a connection dropped in that state (its commit
+    /// future was cancelled) is closed, not returned to the pool.
+    in_transaction: bool,
+}
+
+/// A connection checked out of the pool; returned on drop if it is reusable.
+struct Pooled<'a> {
+    conn: Option<PgConn>,
+    pool: &'a Pool,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Pooled<'_> {
+    fn get(&mut self) -> Result<&mut PgConn, StoreError> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Unavailable("connection already returned".into()))
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take()
+            && !c.in_transaction
+            && !c.client.is_closed()
+        {
+            lock(&self.pool.idle).push(c);
+        }
+    }
+}
+
+fn map_error(e: tokio_postgres::Error) -> DbError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        return if *code == SqlState::UNIQUE_VIOLATION {
+            DbError::Unique(db.to_string())
+        } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
+            DbError::ForeignKey(db.to_string())
+        } else if *code == SqlState::T_R_SERIALIZATION_FAILURE {
+            DbError::Serialization
+        } else if *code == SqlState::T_R_DEADLOCK_DETECTED {
+            DbError::Deadlock
+        } else if code.code().starts_with("08")
+            || code.code().starts_with("57P")
+            || db.severity() == "FATAL"
+        {
+            // Connection exceptions, and the server ending the session (shutdown,
+            // pg_terminate_backend): the connection is gone.
+            DbError::Connection(db.to_string())
+        } else {
+            DbError::Other(db.to_string())
+        };
+    }
+    if e.is_closed() || e.code().is_none() {
+        DbError::Connection(e.to_string())
+    } else {
+        DbError::Other(e.to_string())
+    }
+}
+
+impl ToSql for Value<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        match *self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(n) if *ty == Type::INT4 => i32::try_from(n)?.to_sql(ty, out),
+            Value::Int(n) if *ty == Type::INT2 => i16::try_from(n)?.to_sql(ty, out),
+            Value::Int(n) => n.to_sql(ty, out),
+            Value::Text(s) => s.to_sql(ty, out),
+            Value::Bytes(b) => b.to_sql(ty, out),
+            Value::Bool(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn cells(row: &tokio_postgres::Row) -> Result<Row, DbError> {
+    let bad = |e: tokio_postgres::Error| DbError::Other(e.to_string());
+    let mut out = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let ty = column.type_();
+        let cell = if *ty == Type::INT8 {
+            row.try_get::<_, Option<i64>>(i)
+                .map_err(bad)?
+                .map(Cell::Int)
+        } else if *ty == Type::INT4 {
+            row.try_get::<_, Option<i32>>(i)
+                .map_err(bad)?
+                .map(|n| Cell::Int(n.into()))
+        } else if *ty == Type::INT2 {
+            row.try_get::<_, Option<i16>>(i)
+                .map_err(bad)?
+                .map(|n| Cell::Int(n.into()))
+        } else if *ty == Type::BOOL {
+            row.try_get::<_, Option<bool>>(i)
+                .map_err(bad)?
+                .map(Cell::Bool)
+        } else if *ty == Type::BYTEA {
+            row.try_get::<_, Option<Vec<u8>>>(i)
+                .map_err(bad)?
+                .map(Cell::Bytes)
+        } else if *ty == Type::TEXT || *ty == Type::VARCHAR || *ty == Type::NAME {
+            row.try_get::<_, Option<String>>(i)
+                .map_err(bad)?
+                .map(Cell::Text)
+        } else {
+            return Err(DbError::Other(format!("unexpected column type {ty}")));
+        };
+        out.push(cell.unwrap_or(Cell::Null));
+    }
+    Ok(Row(out))
+}
+
+impl PgConn {
+    async fn statement(&mut self, sql: &'static str) -> Result<Statement, DbError> {
+        let key = (sql.as_ptr() as usize, sql.len());
+        if let Some(s) = self.statements.get(&key) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql).await.map_err(map_error)?;
+        self.statements.insert(key, s.clone());
+        Ok(s)
+    }
+
+    async fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.client.batch_execute(sql).await.map_err(map_error)
+    }
+}
+
+fn refs<'a>(params: &'a [Value<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+impl Conn for PgConn {
+    async fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[Value<'_>],
+    ) -> Result<Vec<Row>, DbError> {
+        let stmt = self.statement(sql).await?;
+        let rows = self
+            .client
+            .query(&stmt, &refs(params))
+            .await
+            .map_err(map_error)?;
+        rows.iter().map(cells).collect()
+    }
+
+    async fn execute(&mut self, sql: &'static str, params: &[Value<'_>]) -> Result<u64, DbError> {
+        let stmt = self.statement(sql).await?;
+        self.client
+            .execute(&stmt, &refs(params))
+            .await
+            .map_err(map_error)
+    }
+}
+
+/// Sleeps a random time that grows with the attempt, so retried transactions spread out.
+async fn backoff(attempt: u32) {
+    let cap_micros = 200u64 << attempt.min(8);
+    let jitter = getrandom::u64().unwrap_or(u64::from(attempt) * 7919) % cap_micros;
+    tokio::time::sleep(Duration::from_micros(jitter)).await;
+}
+
+/// Runs one read on a pooled connection. Reads are idempotent, so one that finds its
+/// connection gone (the server restarted, or ended the session) runs once more on a new
+/// connection.
+macro_rules! read_with {
+    ($self:ident, $f:path $(, $arg:expr)*) => {{
+        let first = {
+            let mut pooled = $self.conn().await?;
+            $f(pooled.get()? $(, $arg)*).await
+        };
+        match first {
+            Err(StoreError::Unavailable(_)) => {
+                let mut pooled = $self.conn().await?;
+                $f(pooled.get()? $(, $arg)*).await
+            }
+            other => other,
+        }
+    }};
+}
+
+impl Store for PgStore {
+    async fn verify_login(
+        &self,
+        id: &ClientId,
+        password: &Password,
+    ) -> Result<LoginCheck, StoreError> {
+        let registrar = read_with!(self, read::registrar, id)?;
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || check_login(registrar, &password))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("password check failed: {e}")))
+    }
+
+    async fn registrar(&self, id: &ClientId) -> Result<Option<Registrar>, StoreError> {
+        read_with!(self, read::registrar, id)
+    }
+
+    async fn registrars(&self) -> Result<Vec<Registrar>, StoreError> {
+        read_with!(self, read::registrars)
+    }
+
+    async fn domain(&self, name: &DomainName) -> Result<Option<Domain>, StoreError> {
+        read_with!(self, read::domain, name)
+    }
+
+    async fn contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
+        read_with!(self, read::contact, id)
+    }
+
+    async fn host(&self, name: &HostName) -> Result<Option<Host>, StoreError> {
+        read_with!(self, read::host, name)
+    }
+
+    async fn domains_exist(&self, names: &[DomainName]) -> Result<Vec<bool>, StoreError> {
+        read_with!(
+            self,
+            read::exist,
+            "SELECT 1 FROM domains WHERE name = $1",
+            names.iter().map(DomainName::as_str)
+        )
+    }
+
+    async fn contacts_exist(&self, ids: &[ContactId]) -> Result<Vec<bool>, StoreError> {
+        read_with!(
+            self,
+            read::exist,
+            "SELECT 1 FROM contacts WHERE id = $1",
+            ids.iter().map(ContactId::as_str)
+        )
+    }
+
+    async fn hosts_exist(&self, names: &[HostName]) -> Result<Vec<bool>, StoreError> {
+        read_with!(
+            self,
+            read::exist,
+            "SELECT 1 FROM hosts WHERE name = $1",
+            names.iter().map(HostName::as_str)
+        )
+    }
+
+    async fn is_linked(&self, object: &ObjectKey) -> Result<bool, StoreError> {
+        read_with!(self, read::is_linked, object)
+    }
+
+    async fn domains(
+        &self,
+        query: &DomainQuery,
+        after: Option<&DomainName>,
+        limit: usize,
+    ) -> Result<Vec<Domain>, StoreError> {
+        read_with!(self, read::domains, query, after, limit)
+    }
+
+    async fn count_domains(&self, query: &DomainQuery) -> Result<u64, StoreError> {
+        read_with!(self, read::count_domains, query)
+    }
+
+    async fn contacts(
+        &self,
+        query: &ContactQuery,
+        after: Option<&ContactId>,
+        limit: usize,
+    ) -> Result<Vec<Contact>, StoreError> {
+        read_with!(self, read::contacts, query, after, limit)
+    }
+
+    async fn hosts(
+        &self,
+        query: &HostQuery,
+        after: Option<&HostName>,
+        limit: usize,
+    ) -> Result<Vec<Host>, StoreError> {
+        read_with!(self, read::hosts, query, after, limit)
+    }
+
+    async fn poll_summary(&self, registrar: &ClientId) -> Result<Option<PollSummary>, StoreError> {
+        read_with!(self, read::poll_summary, registrar)
+    }
+
+    async fn poll_peek(&self, registrar: &ClientId) -> Result<Option<PolledMessage>, StoreError> {
+        read_with!(self, read::poll_peek, registrar)
+    }
+
+    async fn history(&self, object: &ObjectKey) -> Result<Vec<HistoryEntry>, StoreError> {
+        read_with!(self, read::history, object)
+    }
+
+    async fn transfer_token(
+        &self,
+        domain: &DomainName,
+    ) -> Result<Option<TransferToken>, StoreError> {
+        read_with!(self, read::transfer_token, domain)
+    }
+
+    async fn replay(
+        &self,
+        registrar: &ClientId,
+        cl_trid: &ClTrid,
+    ) -> Result<Option<ReplayRecord>, StoreError> {
+        read_with!(self, read::replay, registrar, cl_trid)
+    }
+
+    async fn pending_notifications(&self, limit: usize) -> Result<Vec<Notification>, StoreError> {
+        read_with!(self, read::pending_notifications, limit)
+    }
+
+    async fn allocate_id(&self, sequence: Sequence) -> Result<u64, StoreError> {
+        let sql = match sequence {
+            Sequence::ContactId => "SELECT nextval('seq_contact_id')",
+            Sequence::ContactRoid => "SELECT nextval('seq_contact_roid')",
+            Sequence::DomainRoid => "SELECT nextval('seq_domain_roid')",
+            Sequence::HostRoid => "SELECT nextval('seq_host_roid')",
+        };
+        let mut pooled = self.conn().await?;
+        let row = pooled
+            .get()?
+            .query_opt(sql, &[])
+            .await
+            .map_err(DbError::into_store_error)?;
+        row.ok_or_else(|| StoreError::Database("nextval returned no row".into()))?
+            .u64(0)
+    }
+
+    async fn commit(&self, mut changes: ChangeSet) -> Result<CommitReceipt, StoreError> {
+        if changes.has_clear_passwords() {
+            changes = super::hash_off_thread(changes).await?;
+        }
+        let attempts = self.inner.max_attempts;
+        for attempt in 1..=attempts {
+            match self.attempt(&changes).await {
+                Ok(receipt) => {
+                    self.inner.commits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(receipt);
+                }
+                Err(TxError::Db(e)) if e.is_transient() => {
+                    self.inner.retries.fetch_add(1, Ordering::Relaxed);
+                    backoff(attempt).await;
+                }
+                Err(e) => return Err(e.into_store_error()),
+            }
+        }
+        Err(StoreError::Contention { attempts })
+    }
+}

@@ -1,0 +1,453 @@
+//! The store behaviour suite (from epp-session) against the SQLite and PostgreSQL stores,
+//! plus what only the SQL backends have: persistence, migrations, group commit, reads
+//! beside an open write transaction, several processes on one database.
+//!
+//! PostgreSQL tests need `EPP_TEST_PG_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`);
+//! without it they print a notice and pass. Each test runs in a fresh schema that is
+//! dropped afterwards.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::future::Future;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+mod sqlite {
+    use epp_server::store::{
+        Durability, MigrationReport, OpenError, SqliteConfig, SqliteStore, StoreConfig, migrate,
+    };
+    use epp_session::store::suite::{self, CaseFuture, base, base_domain, commit1, dn};
+    use epp_session::store::{Change, ChangeSet, Sequence, Store};
+
+    use super::*;
+
+    fn run(case: impl for<'a> FnOnce(&'a SqliteStore) -> CaseFuture<'a>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(SqliteConfig::new(dir.path().join("registry.db"))).unwrap();
+        runtime().block_on(case(&store));
+    }
+
+    epp_session::store_behaviour_suite!(run);
+
+    fn with_dir<F: Future<Output = ()>>(f: impl FnOnce(std::path::PathBuf) -> F) {
+        let dir = tempfile::tempdir().unwrap();
+        runtime().block_on(f(dir.path().join("data").join("registry.db")));
+    }
+
+    #[test]
+    fn commits_survive_reopening() {
+        with_dir(|path| async move {
+            {
+                let store = SqliteStore::open(SqliteConfig::new(&path)).unwrap();
+                base(&store).await;
+                commit1(&store, "reg1", Change::CreateDomain(base_domain("kept.no")))
+                    .await
+                    .unwrap();
+            }
+            let store = SqliteStore::open(SqliteConfig::new(&path)).unwrap();
+            let d = store.domain(&dn("kept.no")).await.unwrap().unwrap();
+            assert_eq!(d.version, 1);
+            assert_eq!(
+                store
+                    .history(&epp_session::store::ObjectKey::Domain(dn("kept.no")))
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+        });
+    }
+
+    #[test]
+    fn the_database_is_in_wal_mode() {
+        with_dir(|path| async move {
+            let mut config = SqliteConfig::new(&path);
+            config.durability = Durability::Normal;
+            let _store = SqliteStore::open(config).unwrap();
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(mode, "wal");
+        });
+    }
+
+    #[test]
+    fn concurrent_commits_share_group_commits() {
+        with_dir(|path| async move {
+            let store = SqliteStore::open(SqliteConfig::new(&path)).unwrap();
+            base(&store).await;
+            let before = store.stats();
+            let results = futures_util::future::join_all((0..64).map(|i| {
+                let set = ChangeSet::new(suite::meta("reg1", "domain:create", i))
+                    .with(Change::CreateDomain(base_domain(&format!("g{i}.no"))));
+                store.commit(set)
+            }))
+            .await;
+            assert!(results.iter().all(Result::is_ok));
+            let after = store.stats();
+            let batches = after.batches - before.batches;
+            assert_eq!(after.change_sets - before.change_sets, 64);
+            assert!(
+                batches < 64,
+                "64 concurrent commits took {batches} transactions"
+            );
+        });
+    }
+
+    #[test]
+    fn reads_do_not_wait_for_an_open_write_transaction() {
+        with_dir(|path| async move {
+            let store = SqliteStore::open(SqliteConfig::new(&path)).unwrap();
+            base(&store).await;
+            // Another connection (another process, say) holds the write lock with an
+            // uncommitted row.
+            let other = rusqlite::Connection::open(&path).unwrap();
+            other
+                .execute_batch(
+                    "BEGIN IMMEDIATE; UPDATE registrars SET name = 'uncommitted' WHERE id = 'reg1';",
+                )
+                .unwrap();
+            // The store reads the committed state without waiting for that writer.
+            let r = store.registrar(&suite::cid("reg1")).await.unwrap().unwrap();
+            assert_eq!(r.name, "Registrar reg1");
+            other.execute_batch("ROLLBACK").unwrap();
+        });
+    }
+
+    #[test]
+    fn two_processes_share_one_file() {
+        with_dir(|path| async move {
+            let a = SqliteStore::open(SqliteConfig::new(&path)).unwrap();
+            let b = SqliteStore::open(SqliteConfig::new(&path)).unwrap();
+            base(&a).await;
+            // Sequence numbers are reserved in blocks per store, never twice.
+            let mut seen = std::collections::HashSet::new();
+            for _ in 0..100 {
+                assert!(seen.insert(a.allocate_id(Sequence::DomainRoid).await.unwrap()));
+                assert!(seen.insert(b.allocate_id(Sequence::DomainRoid).await.unwrap()));
+            }
+            // Writes from both are serialised by SQLite's lock; one name, one winner.
+            let ra = commit1(&a, "reg1", Change::CreateDomain(base_domain("both.no")));
+            let rb = commit1(&b, "reg1", Change::CreateDomain(base_domain("both.no")));
+            let (ra, rb) = futures_util::future::join(ra, rb).await;
+            assert!(ra.is_ok() != rb.is_ok(), "{ra:?} {rb:?}");
+            assert!(b.domain(&dn("both.no")).await.unwrap().is_some());
+        });
+    }
+
+    #[test]
+    fn migrations_apply_once_and_refuse_edited_or_newer_schemas() {
+        with_dir(|path| async move {
+            let config = StoreConfig::Sqlite(SqliteConfig::new(&path));
+            let first = migrate(&config).await.unwrap();
+            assert_eq!(
+                first,
+                MigrationReport {
+                    applied: vec![1],
+                    version: 1
+                }
+            );
+            let again = migrate(&config).await.unwrap();
+            assert_eq!(
+                again,
+                MigrationReport {
+                    applied: vec![],
+                    version: 1
+                }
+            );
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute("UPDATE schema_migrations SET checksum = 'edited'", [])
+                .unwrap();
+            assert!(matches!(
+                migrate(&config).await,
+                Err(OpenError::MigrationChanged { version: 1, .. })
+            ));
+            assert!(matches!(
+                SqliteStore::open(SqliteConfig::new(&path)),
+                Err(OpenError::MigrationChanged { .. })
+            ));
+            conn.execute_batch(
+                "DELETE FROM schema_migrations; \
+                 INSERT INTO schema_migrations VALUES (7, 'future', 'x', 0);",
+            )
+            .unwrap();
+            assert!(matches!(
+                migrate(&config).await,
+                Err(OpenError::DatabaseNewer { found: 7, known: 1 })
+            ));
+        });
+    }
+
+    #[test]
+    fn the_schema_refuses_dangling_references_by_itself() {
+        // The store checks references before writing; the foreign keys are the backstop
+        // for anything that bypasses it.
+        with_dir(|path| async move {
+            let store = SqliteStore::open(SqliteConfig::new(&path)).unwrap();
+            base(&store).await;
+            drop(store);
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.pragma_update(None, "foreign_keys", true).unwrap();
+            let err = conn
+                .execute(
+                    "INSERT INTO domain_contacts (domain, role, contact) VALUES ('x.no', 'tech', 'NONE')",
+                    [],
+                )
+                .unwrap_err();
+            assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+        });
+    }
+}
+
+mod postgres {
+    use epp_server::store::{PgStore, PostgresConfig, StoreConfig, migrate};
+    use epp_session::store::suite::{CaseFuture, base, base_domain, commit1, dn};
+    use epp_session::store::{Change, ChangeSet, Sequence, Store, StoreError};
+
+    use super::*;
+
+    /// A fresh schema, dropped when this goes out of scope (also when the test panics).
+    struct Schema {
+        url: String,
+        name: String,
+    }
+
+    impl Schema {
+        async fn create(url: &str) -> Self {
+            let name = format!("epp_test_{:016x}", getrandom::u64().unwrap());
+            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .expect("EPP_TEST_PG_URL is set but PostgreSQL cannot be reached");
+            tokio::spawn(conn);
+            client
+                .batch_execute(&format!("CREATE SCHEMA {name}"))
+                .await
+                .unwrap();
+            Self {
+                url: url.to_owned(),
+                name,
+            }
+        }
+
+        fn config(&self) -> PostgresConfig {
+            let mut config = PostgresConfig::new(&self.url);
+            config.schema = Some(self.name.clone());
+            config.pool_size = 8;
+            config
+        }
+    }
+
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            let (url, name) = (self.url.clone(), self.name.clone());
+            // Drop runs inside the test's runtime; clean up on a thread of its own.
+            let cleanup = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(async move {
+                        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                            .await
+                            .unwrap();
+                        tokio::spawn(conn);
+                        client
+                            .batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
+                            .await
+                            .unwrap();
+                    });
+            });
+            let _ = cleanup.join();
+        }
+    }
+
+    fn url() -> Option<String> {
+        match std::env::var("EPP_TEST_PG_URL") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ => {
+                eprintln!("skipping PostgreSQL store test: EPP_TEST_PG_URL is not set");
+                None
+            }
+        }
+    }
+
+    fn with_schema<F: Future<Output = ()>>(f: impl FnOnce(Schema) -> F) {
+        let Some(url) = url() else { return };
+        runtime().block_on(async move {
+            let schema = Schema::create(&url).await;
+            f(schema).await;
+        });
+    }
+
+    fn run(case: impl for<'a> FnOnce(&'a PgStore) -> CaseFuture<'a>) {
+        with_schema(|schema| async move {
+            let store = PgStore::connect(&schema.config()).await.unwrap();
+            case(&store).await;
+            drop(store);
+            drop(schema);
+        });
+    }
+
+    epp_session::store_behaviour_suite!(run);
+
+    #[test]
+    fn serialisation_failures_are_retried() {
+        with_schema(|schema| async move {
+            let store = PgStore::connect(&schema.config()).await.unwrap();
+            base(&store).await;
+            commit1(&store, "reg1", Change::CreateDomain(base_domain("hot.no")))
+                .await
+                .unwrap();
+            let v1 = store.domain(&dn("hot.no")).await.unwrap().unwrap();
+            // Another process updates the domain and holds its transaction open ...
+            let mut other_config: tokio_postgres::Config = schema.url.parse().unwrap();
+            other_config.options(format!("-c search_path={}", schema.name));
+            let (mut other, conn) = other_config.connect(tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            let tx = other.transaction().await.unwrap();
+            tx.execute("UPDATE domains SET version = 2 WHERE name = 'hot.no'", &[])
+                .await
+                .unwrap();
+            // ... while the store commits an update based on version 1: its version check
+            // passes (the other change is not committed) and its write waits for the lock.
+            let before = store.stats();
+            let mut d = v1.clone();
+            d.auth_info = Some(epp_session::store::model::AuthInfo::new("mine-1"));
+            let mine = tokio::spawn({
+                let store = store.clone();
+                async move { commit1(&store, "reg1", Change::UpdateDomain(d)).await }
+            });
+            let (watcher, conn) = tokio_postgres::connect(&schema.url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            loop {
+                let waiting: i64 = watcher
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                         AND application_name = 'epp-server'",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0);
+                if waiting > 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            tx.commit().await.unwrap();
+            // The store's transaction fails with 40001, runs again, and now sees version 2.
+            let result = mine.await.unwrap();
+            assert_eq!(
+                result,
+                Err(StoreError::Conflict(epp_session::store::ObjectKey::Domain(
+                    dn("hot.no")
+                )))
+            );
+            let after = store.stats();
+            assert_eq!(after.retries - before.retries, 1);
+            assert_eq!(after.commits, before.commits);
+            assert_eq!(
+                store.domain(&dn("hot.no")).await.unwrap().unwrap().version,
+                2
+            );
+        });
+    }
+
+    #[test]
+    fn two_processes_share_one_database() {
+        with_schema(|schema| async move {
+            let a = PgStore::connect(&schema.config()).await.unwrap();
+            let b = PgStore::connect(&schema.config()).await.unwrap();
+            base(&a).await;
+            let mut seen = std::collections::HashSet::new();
+            for _ in 0..50 {
+                assert!(seen.insert(a.allocate_id(Sequence::ContactId).await.unwrap()));
+                assert!(seen.insert(b.allocate_id(Sequence::ContactId).await.unwrap()));
+            }
+            let results = futures_util::future::join_all((0..16).map(|i| {
+                let store = if i % 2 == 0 { &a } else { &b };
+                let mut d = base_domain("shared.no");
+                d.roid = epp_xml::Roid::new(format!("DSHARED{i}-NORID")).unwrap();
+                let set = ChangeSet::new(epp_session::store::suite::meta("reg1", "create", i))
+                    .with(Change::CreateDomain(d));
+                store.commit(set)
+            }))
+            .await;
+            assert_eq!(
+                results.iter().filter(|r| r.is_ok()).count(),
+                1,
+                "{results:?}"
+            );
+            assert!(b.domain(&dn("shared.no")).await.unwrap().is_some());
+        });
+    }
+
+    #[test]
+    fn pooled_connections_closed_by_the_server_are_replaced() {
+        with_schema(|schema| async move {
+            let mut config = schema.config();
+            config.application_name = schema.name.clone();
+            let store = PgStore::connect(&config).await.unwrap();
+            base(&store).await;
+            // Fill the pool with a few idle connections.
+            let none = dn("none.no");
+            let reads = (0..4).map(|_| store.domain(&none));
+            for r in futures_util::future::join_all(reads).await {
+                assert_eq!(r.unwrap(), None);
+            }
+            let (admin, conn) = tokio_postgres::connect(&schema.url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let killed: i64 = admin
+                .query_one(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE application_name = $1",
+                    &[&schema.name],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            assert!(killed >= 1);
+            // The next commits and reads run on fresh connections.
+            for i in 0..3 {
+                let name = format!("after{i}.no");
+                commit1(&store, "reg1", Change::CreateDomain(base_domain(&name)))
+                    .await
+                    .unwrap();
+                assert!(store.domain(&dn(&name)).await.unwrap().is_some());
+            }
+        });
+    }
+
+    #[test]
+    fn concurrent_migrations_apply_once() {
+        with_schema(|schema| async move {
+            let config = StoreConfig::Postgres(schema.config());
+            let runs = futures_util::future::join_all((0..4).map(|_| migrate(&config))).await;
+            let applied: Vec<i64> = runs.into_iter().flat_map(|r| r.unwrap().applied).collect();
+            assert_eq!(applied, [1]);
+            let again = migrate(&config).await.unwrap();
+            assert!(again.applied.is_empty());
+            assert_eq!(again.version, 1);
+        });
+    }
+
+    #[test]
+    fn schema_names_are_checked() {
+        let mut config = PostgresConfig::new("postgres://localhost/x");
+        config.schema = Some("bad; DROP TABLE x".into());
+        let rt = runtime();
+        let err = rt.block_on(PgStore::connect(&config)).unwrap_err();
+        assert!(err.to_string().contains("schema name"), "{err}");
+    }
+}

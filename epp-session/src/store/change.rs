@@ -1,0 +1,248 @@
+//! Change sets: everything one EPP transform writes, committed atomically.
+
+use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, SvTrid, Timestamp};
+
+use super::error::StoreError;
+use super::model::{
+    Contact, Domain, Host, NewNotification, NewPollMessage, NewRegistrar, PasswordHash,
+    PasswordInput, RegistrarChange, TransferToken,
+};
+
+/// Everything one command writes, applied by [`Store::commit`] atomically: all changes or
+/// none, and none visible to readers before all are.
+///
+/// The store checks each change against the stored state (uniqueness, references, links,
+/// versions) in order, so a change may depend on an earlier one in the same set (a domain
+/// created after the host it uses). It writes one history row per changed object itself.
+///
+/// [`Store::commit`]: super::Store::commit
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// Who, when and which command.
+    pub meta: ChangeMeta,
+    /// The changes, applied in order.
+    pub changes: Vec<Change>,
+}
+
+/// Who made a change set, when, and by which command: copied into every history row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeMeta {
+    /// The registrar that sent the command; `None` for the registry's own jobs (scheduler,
+    /// operator commands).
+    pub registrar: Option<ClientId>,
+    /// The command's time: `crDate`/`upDate` of what it writes, `qDate` of its messages.
+    pub time: Timestamp,
+    /// The command's clTRID.
+    pub cl_trid: Option<ClTrid>,
+    /// The command's svTRID.
+    pub sv_trid: Option<SvTrid>,
+    /// The command, e.g. `domain:create`, `admin:registrar-add`, `lifecycle:quarantine`.
+    pub command: String,
+}
+
+/// One change in a [`ChangeSet`].
+///
+/// Updates carry the whole new snapshot with `version` left at the value it was read with:
+/// the store refuses the change with [`StoreError::Conflict`] when the stored version
+/// differs, and otherwise stores it with the version incremented. Creates ignore
+/// `version` (a new object starts at 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// Creates a contact. Fails with `AlreadyExists` (id or ROID taken) or
+    /// `MissingReference` (sponsor, organizations, role contacts).
+    CreateContact(Contact),
+    /// Replaces a contact (key: its id).
+    UpdateContact(Contact),
+    /// Deletes a contact; `Linked` while any domain, host or contact refers to it.
+    DeleteContact {
+        /// The contact.
+        id: ContactId,
+        /// The version it was read at.
+        version: u64,
+    },
+    /// Creates a domain. Fails with `AlreadyExists` or `MissingReference` (sponsor,
+    /// registrant, contacts, name servers).
+    CreateDomain(Domain),
+    /// Replaces a domain (key: its name, which cannot change).
+    UpdateDomain(Domain),
+    /// Deletes a domain, with its transfer token.
+    DeleteDomain {
+        /// The domain.
+        name: DomainName,
+        /// The version it was read at.
+        version: u64,
+    },
+    /// Creates a host. Fails with `AlreadyExists` or `MissingReference` (sponsor,
+    /// contacts).
+    CreateHost(Host),
+    /// Replaces the host now named `name`; `host.name` may differ (a rename), and then
+    /// every domain that uses the host is rewritten with the new name (each with its own
+    /// version increment and history row).
+    UpdateHost {
+        /// The host's current name.
+        name: HostName,
+        /// The new snapshot.
+        host: Host,
+    },
+    /// Deletes a host; `Linked` while a domain uses it.
+    DeleteHost {
+        /// The host.
+        name: HostName,
+        /// The version it was read at.
+        version: u64,
+    },
+    /// Creates a registrar account; `AlreadyExists` when the id is taken.
+    CreateRegistrar(NewRegistrar),
+    /// Changes a registrar account; `NotFound` when there is none.
+    UpdateRegistrar {
+        /// The registrar.
+        id: ClientId,
+        /// The change.
+        change: RegistrarChange,
+    },
+    /// Queues a poll message (`qDate` = the change set's time); the registrar must exist.
+    EnqueuePoll(NewPollMessage),
+    /// Removes a message from a registrar's queue; `NotFound` unless the message is in
+    /// that registrar's queue.
+    AckPoll {
+        /// The queue's registrar.
+        registrar: ClientId,
+        /// The message id.
+        id: u64,
+    },
+    /// Removes every message queued before the instant, in all queues (Norid acknowledges
+    /// messages automatically after 21 days).
+    PurgePoll {
+        /// The cut-off.
+        before: Timestamp,
+    },
+    /// Stores a domain's transfer token, replacing any earlier one.
+    PutTransferToken(TransferToken),
+    /// Removes a domain's transfer token; `NotFound` when there is none.
+    DeleteTransferToken {
+        /// The domain.
+        domain: DomainName,
+    },
+    /// Adds a notification to the outbox (`created` = the change set's time).
+    QueueNotification(NewNotification),
+    /// Marks a notification delivered at the change set's time; `NotFound` when missing.
+    MarkDelivered {
+        /// The notification id.
+        id: u64,
+    },
+    /// Records the command's response for idempotent replay, keyed by the change set's
+    /// registrar and clTRID (both required). A record with that key made before
+    /// `replaces_before` (outside the replay window) is replaced; a younger one makes the
+    /// commit fail with `AlreadyExists`, so of two concurrent copies of one command only
+    /// one executes.
+    RecordReplay {
+        /// The response document.
+        response: Vec<u8>,
+        /// Older records with the same key are replaced.
+        replaces_before: Timestamp,
+    },
+    /// Removes replay records made before the instant.
+    PurgeReplays {
+        /// The cut-off.
+        before: Timestamp,
+    },
+}
+
+/// What a successful commit assigned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CommitReceipt {
+    /// Ids of the poll messages queued, in change order.
+    pub poll_ids: Vec<u64>,
+    /// Ids of the notifications queued, in change order.
+    pub notification_ids: Vec<u64>,
+}
+
+impl ChangeSet {
+    /// An empty change set.
+    pub fn new(meta: ChangeMeta) -> Self {
+        Self {
+            meta,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Appends a change.
+    pub fn push(&mut self, change: Change) -> &mut Self {
+        self.changes.push(change);
+        self
+    }
+
+    /// Appends a change, builder style.
+    #[must_use]
+    pub fn with(mut self, change: Change) -> Self {
+        self.changes.push(change);
+        self
+    }
+
+    /// Whether some password in the set is still in clear.
+    pub fn has_clear_passwords(&self) -> bool {
+        self.changes.iter().any(|c| {
+            matches!(
+                c,
+                Change::CreateRegistrar(NewRegistrar {
+                    password: PasswordInput::Clear(_),
+                    ..
+                }) | Change::UpdateRegistrar {
+                    change: RegistrarChange::SetPassword(PasswordInput::Clear(_))
+                        | RegistrarChange::SetPendingPassword(PasswordInput::Clear(_)),
+                    ..
+                }
+            )
+        })
+    }
+
+    /// Replaces every clear password by its argon2 hash, taking a fresh salt for each.
+    ///
+    /// Stores call this before writing; it is CPU-heavy (see [`PasswordHash::generate`]).
+    pub fn hash_passwords(&mut self, mut salt: impl FnMut() -> [u8; 16]) {
+        for change in &mut self.changes {
+            let input = match change {
+                Change::CreateRegistrar(new) => &mut new.password,
+                Change::UpdateRegistrar {
+                    change:
+                        RegistrarChange::SetPassword(input) | RegistrarChange::SetPendingPassword(input),
+                    ..
+                } => input,
+                _ => continue,
+            };
+            if let PasswordInput::Clear(pw) = input {
+                *input = PasswordInput::Hashed(PasswordHash::generate(pw, &salt()));
+            }
+        }
+    }
+
+    /// The replay key of the set: its registrar and clTRID.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidChange`] when either is missing.
+    pub fn replay_key(&self) -> Result<(ClientId, ClTrid), StoreError> {
+        match (&self.meta.registrar, &self.meta.cl_trid) {
+            (Some(r), Some(t)) => Ok((r.clone(), t.clone())),
+            _ => Err(StoreError::InvalidChange(
+                "a replay record needs the change set's registrar and clTRID".into(),
+            )),
+        }
+    }
+}
+
+/// The hash of a password input that [`ChangeSet::hash_passwords`] has processed.
+///
+/// # Errors
+///
+/// [`StoreError::InvalidChange`] when the password is still in clear: stores call
+/// `hash_passwords` first.
+pub fn hashed(input: &PasswordInput) -> Result<&PasswordHash, StoreError> {
+    match input {
+        PasswordInput::Hashed(h) => Ok(h),
+        PasswordInput::Clear(_) => Err(StoreError::InvalidChange(
+            "password not hashed before commit".into(),
+        )),
+    }
+}
