@@ -15,6 +15,7 @@
 #[cfg(not(unix))]
 compile_error!("epp-server supports Unix-like systems only (signals, file modes)");
 
+mod admin;
 mod cli;
 mod clock;
 mod config;
