@@ -684,6 +684,8 @@ impl fmt::Debug for dyn Notifier {
 
 #[cfg(test)]
 mod tests {
+    use epp_session::store::MemoryStore;
+    use epp_session::store::model::NewNotification;
     use epp_xml::Timestamp;
 
     use super::*;
@@ -838,6 +840,163 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, DeliveryError::Timeout { .. }), "{err}");
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    /// Fails the first `failures` attempts per notification, then delivers; records
+    /// every attempt.
+    struct Flaky {
+        failures: u32,
+        attempts: std::sync::Mutex<Vec<u64>>,
+    }
+
+    impl Notifier for Flaky {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+
+        fn deliver<'a>(&'a self, n: &'a Notification) -> DeliveryFuture<'a> {
+            let mut attempts = self.attempts.lock().unwrap();
+            attempts.push(n.id);
+            let tries = attempts.iter().filter(|id| **id == n.id).count() as u32;
+            let result = match tries > self.failures {
+                true => Ok(()),
+                false => Err(DeliveryError::Timeout {
+                    program: "flaky".into(),
+                    timeout: Duration::ZERO,
+                }),
+            };
+            Box::pin(async move { result })
+        }
+    }
+
+    async fn queue(store: &MemoryStore, recipients: &[&str]) {
+        let mut set = ChangeSet::new(ChangeMeta {
+            registrar: None,
+            time: Timestamp::from_unix_micros(0),
+            cl_trid: None,
+            sv_trid: None,
+            command: "test".into(),
+        });
+        for r in recipients {
+            set.push(Change::QueueNotification(NewNotification {
+                channel: NotifyChannel::Email,
+                recipient: (*r).into(),
+                subject: None,
+                body: "text".into(),
+            }));
+        }
+        store.commit(set).await.unwrap();
+    }
+
+    fn outbox(
+        store: MemoryStore,
+        notifier: Arc<dyn Notifier>,
+        metrics: &Metrics,
+    ) -> Outbox<MemoryStore> {
+        let config = NotifyConfig {
+            retry_initial: crate::config::HumanDuration::from_millis(100),
+            retry_max: crate::config::HumanDuration::from_millis(100),
+            ..NotifyConfig::default()
+        };
+        Outbox::new(
+            store,
+            notifier,
+            &config,
+            RegistryClock::default(),
+            metrics.clone(),
+            OutboxWaker::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn failures_wait_for_their_backoff_and_deliveries_are_recorded() {
+        let store = MemoryStore::new();
+        queue(&store, &["a@example.no", "b@example.no"]).await;
+        let flaky = Arc::new(Flaky {
+            failures: 1,
+            attempts: Default::default(),
+        });
+        let metrics = Metrics::new();
+        let mut outbox = outbox(store, flaky.clone(), &metrics);
+        outbox.pass().await;
+        assert_eq!(flaky.attempts.lock().unwrap().len(), 2);
+        // Within the backoff nothing is attempted again.
+        outbox.pass().await;
+        assert_eq!(flaky.attempts.lock().unwrap().len(), 2);
+        assert_eq!(
+            outbox.store.pending_notifications(10).await.unwrap().len(),
+            2
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        outbox.pass().await;
+        assert_eq!(flaky.attempts.lock().unwrap().len(), 4);
+        assert!(
+            outbox
+                .store
+                .pending_notifications(10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        outbox.pass().await;
+        assert_eq!(
+            flaky.attempts.lock().unwrap().len(),
+            4,
+            "delivered once each"
+        );
+        let text = metrics.render();
+        assert!(text.contains("epp_notifications_failed_total{channel=\"email\"} 2\n"));
+        assert!(text.contains("epp_notifications_delivered_total{channel=\"email\"} 2\n"));
+        assert!(outbox.retries.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_bad_recipient_is_given_up_and_the_rest_still_flows() {
+        let store = MemoryStore::new();
+        queue(&store, &["-x@example.no", "ok@example.no"]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let sink = script(dir.path(), "sink", "cat > /dev/null");
+        let exec = ExecNotifier::new(&exec_config(&sink, &sink, Duration::from_secs(10))).unwrap();
+        let metrics = Metrics::new();
+        let mut outbox = outbox(store, Arc::new(exec), &metrics);
+        outbox.pass().await;
+        let pending = outbox.store.pending_notifications(10).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].recipient, "-x@example.no");
+        assert!(outbox.given_up.contains(&pending[0].id));
+        outbox.pass().await;
+        assert!(
+            metrics
+                .render()
+                .contains("epp_notifications_failed_total{channel=\"email\"} 1\n")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_batch_asks_for_another_pass() {
+        let store = MemoryStore::new();
+        let many: Vec<String> = (0..BATCH + 5).map(|i| format!("r{i}@example.no")).collect();
+        queue(&store, &many.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        let mut outbox = outbox(store, Arc::new(LogNotifier), &Metrics::new());
+        assert!(outbox.pass().await, "a full batch: more may be due");
+        assert_eq!(
+            outbox
+                .store
+                .pending_notifications(1000)
+                .await
+                .unwrap()
+                .len(),
+            5
+        );
+        assert!(!outbox.pass().await);
+        assert!(
+            outbox
+                .store
+                .pending_notifications(1000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
