@@ -111,7 +111,9 @@ impl ServeContext {
     /// credentials. The serve path does this itself after creating it; calling it again
     /// changes nothing.
     pub fn confirm_demo_registrar(&mut self) {
-        self.demo_confirmed = self.demo_registrar.is_some();
+        // A demo account an operator disabled keeps the banner's "disabled" note.
+        self.demo_confirmed =
+            self.demo_registrar.is_some() && self.demo_state.is_none_or(DemoState::usable);
     }
 
     /// The shutdown signal, for tasks the wiring starts itself.
