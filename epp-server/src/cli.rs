@@ -1,8 +1,5 @@
-//! The command line: `epp-server [--config FILE] [serve | config check]`.
-//!
-//! Admin subcommands that need the store (`migrate`, `registrar add|list|disable|
-//! set-password|pin-certificate|unpin`, `session-limit`, `set-expiry`) join [`Command`]
-//! as further variants; each loads the configuration the same way.
+//! The command line: `epp-server [--config FILE] [serve | migrate | registrar … | domain
+//! set-expiry | config check]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,10 +7,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::admin::{self, DomainCommand, RegistrarCommand};
 use crate::config::{Config, Mode};
 use crate::error::Error;
 use crate::serve::{Wiring, serve};
-use crate::tls;
+use crate::{notify, store, tls};
 
 /// How long spawned tasks get to notice the runtime is stopping, after `serve` returned.
 const RUNTIME_STOP_TIMEOUT: Duration = Duration::from_secs(1);
@@ -23,7 +21,9 @@ const RUNTIME_STOP_TIMEOUT: Duration = Duration::from_secs(1);
     name = "epp-server",
     version,
     about = "EPP registry server (Norid-compatible): TLS, storage, admin commands",
-    long_about = None
+    long_about = None,
+    after_help = "Exit status: 0 done, 1 failure, 2 invalid arguments, 3 refused (no such \
+                  object, already exists, or not allowed in this mode)."
 )]
 struct Cli {
     /// Configuration file (TOML). Without one, built-in development defaults apply.
@@ -45,6 +45,15 @@ struct Cli {
 enum Command {
     /// Run the EPP server (the default without a subcommand).
     Serve,
+    /// Apply pending database schema migrations (serve and the admin commands do this
+    /// too when they open the database).
+    Migrate,
+    /// Manage registrar accounts.
+    #[command(subcommand)]
+    Registrar(RegistrarCommand),
+    /// Test-environment domain commands.
+    #[command(subcommand)]
+    Domain(DomainCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -52,9 +61,13 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
-    /// Validate the configuration (and the TLS files it names), then print the effective
-    /// configuration with secrets redacted.
-    Check,
+    /// Validate the configuration (and the TLS files and notify programs it names), then
+    /// print the effective configuration with secrets redacted.
+    Check {
+        /// Also connect to the database and report its schema version (changes nothing).
+        #[arg(long)]
+        database: bool,
+    },
 }
 
 /// The binary's `main`: parses the command line, runs the command, and turns an error
@@ -73,7 +86,7 @@ pub fn main_with<W: Wiring>(wiring: W) -> ExitCode {
                 source = cause.source();
             }
             eprintln!("epp-server: {message}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -81,7 +94,10 @@ pub fn main_with<W: Wiring>(wiring: W) -> ExitCode {
 fn run<W: Wiring>(cli: Cli, wiring: W) -> Result<(), Error> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Config(ConfigCommand::Check) => config_check(&config),
+        Command::Config(ConfigCommand::Check { database }) => config_check(&config, database),
+        Command::Migrate => admin::migrate(&config),
+        Command::Registrar(command) => admin::registrar(&config, command),
+        Command::Domain(command) => admin::domain(&config, command),
         Command::Serve => {
             crate::log::init(&config.log)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -98,7 +114,7 @@ fn run<W: Wiring>(cli: Cli, wiring: W) -> Result<(), Error> {
     }
 }
 
-fn config_check(config: &Config) -> Result<(), Error> {
+fn config_check(config: &Config, database: bool) -> Result<(), Error> {
     match (&config.tls.cert_chain, &config.tls.private_key) {
         (Some(cert), Some(key)) => {
             let certified = tls::load_certified_key(cert, key, &tls::provider())?;
@@ -118,7 +134,49 @@ fn config_check(config: &Config) -> Result<(), Error> {
             );
         }
     }
+    match notify::notifier_from_config(&config.notify)? {
+        Some(n) if n.name() == "exec" => eprintln!(
+            "notify: exec (e-mail: {}; SMS: {})",
+            config.notify.email_command.join(" "),
+            config.notify.sms_command.join(" ")
+        ),
+        Some(_) => eprintln!("notify: log (development only: notifications are not sent)"),
+        None => eprintln!("notify: off (another process delivers notifications)"),
+    }
+    if database {
+        check_database(config)?;
+    }
     print!("{}", config.to_redacted_toml()?);
     eprintln!("configuration OK ({} mode)", config.mode);
+    Ok(())
+}
+
+/// `config check --database`: reach the database and report its schema, changing nothing.
+fn check_database(config: &Config) -> Result<(), Error> {
+    let label = config.database_label();
+    let store_config = config.store_config()?;
+    let status = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?
+        .block_on(store::check(&store_config))
+        .map_err(|source| Error::Database {
+            database: label.clone(),
+            source,
+        })?;
+    let pending = match status.pending.len() {
+        0 => "up to date".to_owned(),
+        1 => "1 migration pending (applied by `epp-server migrate` or at start)".to_owned(),
+        n => format!("{n} migrations pending (applied by `epp-server migrate` or at start)"),
+    };
+    match status.exists {
+        true => eprintln!(
+            "database: {label}: reachable, schema version {}, {pending}",
+            status.version
+        ),
+        false => eprintln!(
+            "database: {label}: not created yet (created at start or by `epp-server migrate`)"
+        ),
+    }
     Ok(())
 }

@@ -69,6 +69,10 @@ pub struct Config {
     pub development: DevelopmentConfig,
     /// Test-environment features; refused in production.
     pub testing: TestingConfig,
+    /// Delivery of the notification outbox (e-mail and SMS).
+    pub notify: NotifyConfig,
+    /// The registry's periodic jobs.
+    pub scheduler: SchedulerConfig,
 }
 
 impl Default for Config {
@@ -86,6 +90,8 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             development: DevelopmentConfig::default(),
             testing: TestingConfig::default(),
+            notify: NotifyConfig::default(),
+            scheduler: SchedulerConfig::default(),
         }
     }
 }
@@ -206,11 +212,19 @@ pub struct DatabaseConfig {
     pub backend: DatabaseBackend,
     /// SQLite database file; relative paths are relative to `data_dir`.
     pub sqlite_path: PathBuf,
+    /// SQLite `PRAGMA synchronous`: `full` (a commit survives a power loss) or `normal`
+    /// (a power loss may roll back the latest commits).
+    pub sqlite_durability: SqliteDurability,
     /// PostgreSQL connection string (URL or `key=value` form). Its password is never
     /// printed or logged.
     pub postgres_url: Option<Secret>,
+    /// PostgreSQL schema holding the tables (created if missing); unset: the user's
+    /// default `search_path`. Lower-case letters, digits and `_`.
+    pub postgres_schema: Option<String>,
     /// Maximum PostgreSQL connections.
     pub pool_size: u32,
+    /// How long to wait for a new PostgreSQL connection.
+    pub connect_timeout: HumanDuration,
 }
 
 impl Default for DatabaseConfig {
@@ -218,10 +232,25 @@ impl Default for DatabaseConfig {
         Self {
             backend: DatabaseBackend::Sqlite,
             sqlite_path: PathBuf::from("registry.sqlite3"),
+            sqlite_durability: SqliteDurability::Full,
             postgres_url: None,
+            postgres_schema: None,
             pool_size: 16,
+            connect_timeout: HumanDuration::from_secs(5),
         }
     }
+}
+
+/// How hard SQLite works to keep a commit through a power loss (see the README's
+/// "SQLite durability").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SqliteDurability {
+    /// `synchronous=FULL`: every (group) commit is synced before it is answered.
+    Full,
+    /// `synchronous=NORMAL`: synced at checkpoints; survives a process crash only.
+    Normal,
 }
 
 /// The storage backend.
@@ -427,6 +456,97 @@ pub struct TestingConfig {
     pub clock_offset: SignedDuration,
 }
 
+/// `[notify]`: how the notification outbox (transfer tokens and other messages to
+/// e-mail addresses and mobile numbers) is delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct NotifyConfig {
+    /// `log`, `exec` or `off`; see [`NotifyMethod`].
+    pub method: NotifyMethod,
+    /// For `exec`: the program and arguments that send an e-mail; the recipient is
+    /// appended as the last argument and the message (headers and body) written to its
+    /// standard input, as `sendmail` expects.
+    pub email_command: Vec<String>,
+    /// For `exec`: the program and arguments that send an SMS; the mobile number is
+    /// appended as the last argument and the text written to its standard input.
+    pub sms_command: Vec<String>,
+    /// The `From:` header of e-mails; unset: the mail system's default for the user.
+    pub email_from: Option<String>,
+    /// How long one delivery command may run before it is killed (a failed attempt).
+    pub timeout: HumanDuration,
+    /// How often the outbox is checked when nothing wakes it earlier.
+    pub poll_interval: HumanDuration,
+    /// The wait before retrying a failed delivery; doubled after each failure ...
+    pub retry_initial: HumanDuration,
+    /// ... up to this.
+    pub retry_max: HumanDuration,
+    /// Deliveries run at the same time.
+    pub concurrency: u32,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            method: NotifyMethod::Log,
+            email_command: vec!["/usr/sbin/sendmail".into(), "-i".into(), "--".into()],
+            sms_command: Vec::new(),
+            email_from: None,
+            timeout: HumanDuration::from_secs(30),
+            poll_interval: HumanDuration::from_secs(5),
+            retry_initial: HumanDuration::from_secs(60),
+            retry_max: HumanDuration::from_secs(3600),
+            concurrency: 4,
+        }
+    }
+}
+
+/// How this process delivers the notification outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum NotifyMethod {
+    /// Writes each notification (recipient, channel, subject and text) to the log at
+    /// info and marks it delivered. Development only: the text may hold one-time
+    /// transfer tokens. Refused in production.
+    Log,
+    /// Runs `email_command` or `sms_command` for each notification.
+    Exec,
+    /// Delivers nothing: another process sharing the database delivers.
+    Off,
+}
+
+impl fmt::Display for NotifyMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Log => "log",
+            Self::Exec => "exec",
+            Self::Off => "off",
+        })
+    }
+}
+
+/// `[scheduler]`: the registry's periodic jobs (domain lifecycle steps and clean-ups).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SchedulerConfig {
+    /// Whether this process runs the jobs. With several processes on one PostgreSQL
+    /// database, let one of them run them.
+    pub enabled: bool,
+    /// Time between the starts of two runs of a job (the first runs at start).
+    pub interval: HumanDuration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval: HumanDuration::from_secs(60),
+        }
+    }
+}
+
 impl Config {
     /// Loads the configuration from an optional TOML file and the process environment,
     /// then validates it.
@@ -543,6 +663,24 @@ impl Config {
             self.database.pool_size >= 1,
             "database.pool_size must be at least 1".into(),
         );
+        check(
+            self.database
+                .postgres_schema
+                .as_deref()
+                .is_none_or(valid_schema_name),
+            "database.postgres_schema must be 1-63 lower-case letters, digits or '_', not \
+             starting with a digit"
+                .into(),
+        );
+        check(
+            !self.database.connect_timeout.is_zero(),
+            "database.connect_timeout must be positive".into(),
+        );
+        self.validate_notify(&mut check);
+        check(
+            !self.scheduler.interval.is_zero(),
+            "scheduler.interval must be positive".into(),
+        );
         let l = &self.limits;
         check(
             (MAX_FRAME_SIZE_FLOOR..=MAX_FRAME_SIZE_CEILING).contains(&l.max_frame_size),
@@ -606,6 +744,106 @@ impl Config {
         }
     }
 
+    fn validate_notify(&self, check: &mut impl FnMut(bool, String)) {
+        let n = &self.notify;
+        check(
+            !(self.mode == Mode::Production && n.method == NotifyMethod::Log),
+            "notify.method = \"log\" writes message texts (which may hold transfer tokens) \
+             to the log and is refused in production mode; use \"exec\" or \"off\""
+                .into(),
+        );
+        if n.method == NotifyMethod::Exec {
+            for (key, command) in [
+                ("email_command", &n.email_command),
+                ("sms_command", &n.sms_command),
+            ] {
+                check(
+                    command.first().is_some_and(|p| !p.trim().is_empty()),
+                    format!("notify.{key} must name a program when notify.method = \"exec\""),
+                );
+            }
+        }
+        check(
+            n.email_from
+                .as_deref()
+                .is_none_or(|f| !f.trim().is_empty() && !f.chars().any(char::is_control)),
+            "notify.email_from must not be empty or contain control characters".into(),
+        );
+        for (key, value) in [
+            ("timeout", n.timeout),
+            ("poll_interval", n.poll_interval),
+            ("retry_initial", n.retry_initial),
+        ] {
+            check(!value.is_zero(), format!("notify.{key} must be positive"));
+        }
+        check(
+            n.retry_max >= n.retry_initial,
+            "notify.retry_max must not be shorter than notify.retry_initial".into(),
+        );
+        check(
+            (1..=64).contains(&n.concurrency),
+            "notify.concurrency must be between 1 and 64".into(),
+        );
+    }
+
+    /// The store settings for [`crate::store::open`]: the SQLite file under `data_dir`
+    /// or the PostgreSQL URL, pool and schema.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] when `backend = "postgres"` has no `postgres_url`
+    /// ([`Config::validate`] refuses that already).
+    pub fn store_config(&self) -> Result<crate::store::StoreConfig, ConfigError> {
+        use crate::store::{Durability, PostgresConfig, SqliteConfig, StoreConfig};
+        let db = &self.database;
+        Ok(match db.backend {
+            DatabaseBackend::Sqlite => {
+                let mut c = SqliteConfig::new(self.sqlite_path());
+                c.durability = match db.sqlite_durability {
+                    SqliteDurability::Full => Durability::Full,
+                    SqliteDurability::Normal => Durability::Normal,
+                };
+                StoreConfig::Sqlite(c)
+            }
+            DatabaseBackend::Postgres => {
+                let url = db
+                    .postgres_url
+                    .as_ref()
+                    .ok_or_else(|| ConfigError::Invalid {
+                        problems: vec![
+                            "database.postgres_url is required when database.backend = \
+                         \"postgres\""
+                                .into(),
+                        ],
+                    })?;
+                let mut c = PostgresConfig::new(url.expose());
+                c.pool_size = usize::try_from(db.pool_size).unwrap_or(usize::MAX);
+                c.schema.clone_from(&db.postgres_schema);
+                c.connect_timeout = db.connect_timeout.get();
+                StoreConfig::Postgres(c)
+            }
+        })
+    }
+
+    /// The database as operators name it in messages, without secrets: the SQLite file,
+    /// or the PostgreSQL URL with its password redacted (and the schema).
+    pub fn database_label(&self) -> String {
+        match self.database.backend {
+            DatabaseBackend::Sqlite => format!("SQLite {}", self.sqlite_path().display()),
+            DatabaseBackend::Postgres => {
+                let url = self
+                    .database
+                    .postgres_url
+                    .as_ref()
+                    .map_or_else(|| "(no URL)".to_owned(), Secret::redacted);
+                match &self.database.postgres_schema {
+                    Some(schema) => format!("PostgreSQL {url} (schema {schema})"),
+                    None => format!("PostgreSQL {url}"),
+                }
+            }
+        }
+    }
+
     /// The SQLite database path, resolved against `data_dir`.
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join(&self.database.sqlite_path)
@@ -631,6 +869,14 @@ pub(crate) const MAX_SV_TRID_SUFFIX: usize = 64 - (20 + 1 + 6 + 1 + 16 + 1);
 fn valid_sv_trid_suffix(s: &str) -> bool {
     (1..=MAX_SV_TRID_SUFFIX).contains(&s.len())
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// A PostgreSQL schema name the store accepts (a plain, unquoted identifier).
+fn valid_schema_name(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn source_name(path: Option<&Path>, applied_env: &[String]) -> String {

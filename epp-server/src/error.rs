@@ -38,12 +38,57 @@ pub enum Error {
     /// The log subscriber could not be installed.
     #[error("cannot set up logging: {0}")]
     Logging(String),
+    /// The registry database could not be opened, migrated or checked.
+    #[error("cannot open the registry database ({database})")]
+    Database {
+        /// The database as configured (SQLite file or PostgreSQL URL, password redacted).
+        database: String,
+        /// What the store said.
+        #[source]
+        source: crate::store::OpenError,
+    },
+    /// A store operation of an admin command or of the start-up failed.
+    #[error("{what} failed")]
+    Store {
+        /// What was being done, e.g. "adding registrar reg1".
+        what: String,
+        /// What the store said (boxed: it is large and rare).
+        #[source]
+        source: Box<epp_session::store::StoreError>,
+    },
+    /// An argument of an admin command is invalid (exit status 2).
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// An admin command was refused: the object it names does not exist or already
+    /// exists, or the command is not available in this mode (exit status 3).
+    #[error("{0}")]
+    Refused(String),
     /// This build has no EPP protocol handler wired into `serve`.
     #[error(
         "this build of epp-server has no EPP session wired in yet (epp-session, issue 5), so \
          it cannot serve EPP; `config check` works"
     )]
     NotWired,
+}
+
+impl Error {
+    /// A [`Error::Store`] for `what` failing with `source`.
+    pub(crate) fn store(what: impl Into<String>, source: epp_session::store::StoreError) -> Self {
+        Self::Store {
+            what: what.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// The process exit status for this error: 2 for an invalid argument, 3 for a refused
+    /// admin command, 1 otherwise. (Success is 0; clap's own usage errors are 2.)
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::InvalidArgument(_) => 2,
+            Self::Refused(_) => 3,
+            _ => 1,
+        }
+    }
 }
 
 /// Why the configuration could not be loaded.

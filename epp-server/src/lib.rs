@@ -15,37 +15,47 @@
 #[cfg(not(unix))]
 compile_error!("epp-server supports Unix-like systems only (signals, file modes)");
 
+mod admin;
 mod cli;
 mod clock;
 mod config;
 mod connection;
+mod database;
 mod error;
 mod limits;
 mod log;
 mod metrics;
+mod notify;
 mod protocol;
 mod serve;
 pub mod store;
+mod task;
 mod tls;
 
 pub use cli::main_with;
 pub use clock::RegistryClock;
 pub use config::{
     ClientCertPolicy, Config, DatabaseBackend, DatabaseConfig, DevelopmentConfig, ENV_PREFIX,
-    HumanDuration, LimitsConfig, LogConfig, LogFormat, MetricsConfig, Mode, RateLimitSetting,
-    RateLimitsConfig, Secret, ServerConfig, SessionConfig, SignedDuration, TestingConfig,
-    TlsConfig, TlsVersion,
+    HumanDuration, LimitsConfig, LogConfig, LogFormat, MetricsConfig, Mode, NotifyConfig,
+    NotifyMethod, RateLimitSetting, RateLimitsConfig, SchedulerConfig, Secret, ServerConfig,
+    SessionConfig, SignedDuration, SqliteDurability, TestingConfig, TlsConfig, TlsVersion,
 };
+pub use database::open_store;
 pub use error::{ConfigError, Error, TlsError};
 pub use limits::{
     RateClass, RateLimited, RateLimiter, SessionGuard, SessionLimitReached, SessionRegistry,
 };
 pub use log::{COMMAND_TARGET, init as init_logging, log_command};
 pub use metrics::{LATENCY_BUCKETS, Metrics};
+pub use notify::{
+    DeliveryError, DeliveryFuture, ExecNotifier, LogNotifier, Notifier, OutboxWaker,
+    notifier_from_config,
+};
 pub use protocol::{
     Action, CloseReason, CommandOutcome, ConnectionHandler, ConnectionInfo, HandlerFactory,
     Refusal, Reply,
 };
 pub use serve::{NoHandler, NotWired, ServeContext, Wiring, serve};
+pub use task::{Shutdown, run_periodic};
 pub use tls::dev::DemoRegistrar;
 pub use tls::{CertFingerprint, InvalidFingerprint};

@@ -39,7 +39,13 @@ struct Inner {
     handshake_timeouts: AtomicU64,
     cert_reloads_ok: AtomicU64,
     cert_reloads_failed: AtomicU64,
+    /// Outbox deliveries by channel (index in [`NOTIFY_CHANNELS`]): (delivered, failed).
+    notifications: [(AtomicU64, AtomicU64); NOTIFY_CHANNELS.len()],
+    scheduler_runs: Mutex<BTreeMap<(String, bool), u64>>,
 }
+
+/// The notification channels, as metric labels.
+const NOTIFY_CHANNELS: [&str; 2] = ["email", "sms"];
 
 #[derive(Debug, Clone, Default)]
 struct Histogram {
@@ -71,6 +77,8 @@ impl Metrics {
             handshake_timeouts: AtomicU64::new(0),
             cert_reloads_ok: AtomicU64::new(0),
             cert_reloads_failed: AtomicU64::new(0),
+            notifications: Default::default(),
+            scheduler_runs: Mutex::default(),
         }))
     }
 
@@ -152,6 +160,26 @@ impl Metrics {
             false => &self.0.cert_reloads_failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one delivery attempt of an outbox notification on `channel` (`email`,
+    /// `sms`).
+    pub(crate) fn notification(&self, channel: &str, delivered: bool) {
+        let Some(i) = NOTIFY_CHANNELS.iter().position(|c| *c == channel) else {
+            return;
+        };
+        let (ok, failed) = &self.0.notifications[i];
+        match delivered {
+            true => ok.fetch_add(1, Ordering::Relaxed),
+            false => failed.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+
+    /// Counts one run of a scheduled job.
+    pub(crate) fn scheduler_run(&self, task: &str, ok: bool) {
+        *lock(&self.0.scheduler_runs)
+            .entry((task.to_owned(), ok))
+            .or_insert(0) += 1;
     }
 
     pub(crate) fn session_opened(&self, registrar: &str) {
@@ -339,6 +367,47 @@ impl Metrics {
             "epp_tls_certificate_reloads_total{{result=\"failed\"}} {}",
             load(&i.cert_reloads_failed)
         );
+
+        header(
+            &mut out,
+            "epp_notifications_delivered_total",
+            "counter",
+            "Outbox notifications delivered, by channel.",
+        );
+        for (channel, (ok, _)) in NOTIFY_CHANNELS.iter().zip(&i.notifications) {
+            let _ = writeln!(
+                out,
+                "epp_notifications_delivered_total{{channel=\"{channel}\"}} {}",
+                load(ok)
+            );
+        }
+        header(
+            &mut out,
+            "epp_notifications_failed_total",
+            "counter",
+            "Failed delivery attempts of outbox notifications, by channel.",
+        );
+        for (channel, (_, failed)) in NOTIFY_CHANNELS.iter().zip(&i.notifications) {
+            let _ = writeln!(
+                out,
+                "epp_notifications_failed_total{{channel=\"{channel}\"}} {}",
+                load(failed)
+            );
+        }
+        header(
+            &mut out,
+            "epp_scheduler_runs_total",
+            "counter",
+            "Runs of the registry's scheduled jobs, by job and result.",
+        );
+        for ((task, ok), n) in lock(&i.scheduler_runs).iter() {
+            let result = if *ok { "ok" } else { "failed" };
+            let _ = writeln!(
+                out,
+                "epp_scheduler_runs_total{{task=\"{}\",result=\"{result}\"}} {n}",
+                escape(task)
+            );
+        }
 
         header(
             &mut out,

@@ -2,6 +2,7 @@
 //! certificate reloads, signals and graceful shutdown, generic over the protocol that a
 //! [`Wiring`] plugs in.
 
+use std::fmt::Display;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,22 +19,29 @@ use tokio_rustls::TlsAcceptor;
 use crate::clock::RegistryClock;
 use crate::config::{Config, Mode};
 use crate::connection::{self, DriverLimits, Shared};
+use crate::database::{self, DemoState};
 use crate::error::{ConfigError, Error};
 use crate::limits::{ConnectionLimiter, RateLimiter, SessionRegistry};
 use crate::metrics::{self, Metrics};
+use crate::notify::{self, Notifier, Outbox, OutboxWaker};
 use crate::protocol::{ConnectionHandler, ConnectionInfo, HandlerFactory, Reply};
+use crate::store::AnyStore;
+use crate::task::{Shutdown, run_periodic};
 use crate::tls::dev::{self, DemoRegistrar};
 use crate::tls::{self, FileStamp, ReloadingCert};
 
 /// Plugs a protocol into the serve path: builds the [`HandlerFactory`] once the
-/// configuration, certificates, metrics and shared limits exist, before any listener is
-/// bound. This is where the session and the store get wired in.
+/// configuration, the opened store, certificates, metrics and shared limits exist, before
+/// any listener is bound. This is where the session gets wired in.
 pub trait Wiring {
     /// The factory serving connections.
     type Factory: HandlerFactory;
 
-    /// Builds the factory (open the store, run checks, create the demo registrar in
-    /// development mode and call [`ServeContext::confirm_demo_registrar`]).
+    /// Builds the factory: take the store ([`ServeContext::store`]), the limits and the
+    /// clock from `ctx`, start the registry's periodic jobs
+    /// ([`ServeContext::spawn_scheduled`]), and optionally replace the outbox notifier
+    /// ([`ServeContext::set_notifier`]). The store is open and migrated, and in
+    /// development mode the demo registrar exists, before this is called.
     ///
     /// # Errors
     ///
@@ -41,23 +49,35 @@ pub trait Wiring {
     fn build(self, ctx: &mut ServeContext) -> impl Future<Output = Result<Self::Factory, Error>>;
 }
 
-/// What the serve path hands to a [`Wiring`]: configuration and the shared services a
-/// session uses.
+/// What the serve path hands to a [`Wiring`]: configuration, the opened store, and the
+/// shared services a session uses.
 #[derive(Debug)]
 pub struct ServeContext {
     config: Arc<Config>,
+    store: AnyStore,
     sessions: SessionRegistry,
     rate_limiter: RateLimiter,
     metrics: Metrics,
     clock: RegistryClock,
     demo_registrar: Option<DemoRegistrar>,
+    demo_state: Option<DemoState>,
     demo_confirmed: bool,
+    shutdown: Shutdown,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    notifier: Option<Arc<dyn Notifier>>,
+    outbox: OutboxWaker,
 }
 
 impl ServeContext {
     /// The validated configuration.
     pub fn config(&self) -> &Arc<Config> {
         &self.config
+    }
+
+    /// The registry store (`[database]`), opened and migrated. Clone it into every
+    /// connection's session: clones share the SQLite writer or the PostgreSQL pool.
+    pub fn store(&self) -> &AnyStore {
+        &self.store
     }
 
     /// Per-registrar session counts across all connections.
@@ -80,15 +100,85 @@ impl ServeContext {
         self.clock
     }
 
-    /// The demo registrar to create in the store: `Some` in development mode only.
+    /// The development demo registrar: `Some` in development mode only. The serve path
+    /// has already created it in the store (with the password kept under
+    /// `data_dir/dev/`), so the wiring need not.
     pub fn demo_registrar(&self) -> Option<&DemoRegistrar> {
         self.demo_registrar.as_ref()
     }
 
     /// Says the demo registrar exists in the store, so the start banner prints its
-    /// credentials.
+    /// credentials. The serve path does this itself after creating it; calling it again
+    /// changes nothing.
     pub fn confirm_demo_registrar(&mut self) {
-        self.demo_confirmed = self.demo_registrar.is_some();
+        // A demo account an operator disabled keeps the banner's "disabled" note.
+        self.demo_confirmed =
+            self.demo_registrar.is_some() && self.demo_state.is_none_or(DemoState::usable);
+    }
+
+    /// The shutdown signal, for tasks the wiring starts itself.
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Wakes the outbox delivery at once; give it to the sessions, which call
+    /// [`OutboxWaker::wake`] after a commit that queued notifications.
+    pub fn outbox_waker(&self) -> OutboxWaker {
+        self.outbox.clone()
+    }
+
+    /// Replaces the notifier that delivers the outbox (by default the one
+    /// `notify.method` selects); `None` turns delivery off in this process.
+    pub fn set_notifier(&mut self, notifier: Option<Arc<dyn Notifier>>) {
+        self.notifier = notifier;
+    }
+
+    /// Starts a background task that the server waits for at shutdown (within
+    /// `limits.shutdown_grace`, after which it is cancelled). The task should watch
+    /// [`ServeContext::shutdown`] and end soon after it triggers.
+    pub fn spawn_task<F>(&mut self, name: &'static str, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.push((name, tokio::spawn(task)));
+    }
+
+    /// Runs a registry job every `scheduler.interval` (the first run at start) with the
+    /// registry time (the test-environment offset included), until shutdown; see
+    /// [`run_periodic`] for overlap, failure and shutdown behaviour. Does nothing but log
+    /// when `scheduler.enabled` is false (another process runs the jobs).
+    ///
+    /// ```rust,ignore
+    /// let store = ctx.store().clone();
+    /// ctx.spawn_scheduled("lifecycle", move |now| {
+    ///     let store = store.clone();
+    ///     async move { epp_session::lifecycle::run(&store, now).await }
+    /// });
+    /// ```
+    pub fn spawn_scheduled<F, Fut, E>(&mut self, name: &'static str, job: F)
+    where
+        F: FnMut(Timestamp) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Display + 'static,
+    {
+        let scheduler = &self.config.scheduler;
+        if !scheduler.enabled {
+            tracing::info!(
+                task = name,
+                "scheduler.enabled = false: this process does not run the job"
+            );
+            return;
+        }
+        tracing::info!(task = name, interval = %scheduler.interval, "scheduled job started");
+        let runner = run_periodic(
+            name,
+            scheduler.interval.get(),
+            self.clock,
+            self.shutdown.clone(),
+            self.metrics.clone(),
+            job,
+        );
+        self.spawn_task(name, runner);
     }
 }
 
@@ -192,15 +282,47 @@ pub async fn serve<W: Wiring>(config: Config, wiring: W) -> Result<(), Error> {
             "the registry clock is offset from the system clock (test environment)"
         );
     }
-    let demo_registrar = match config.mode {
-        Mode::Development => Some(dev::demo_registrar(
-            &config.data_dir,
-            &config.development.demo_registrar,
-        )?),
-        Mode::Production => None,
+    let notifier = notify::notifier_from_config(&config.notify)?;
+    if config.notify.method == crate::config::NotifyMethod::Log {
+        tracing::warn!(
+            "notify.method = \"log\": notifications are written to the log, not sent \
+             (development only)"
+        );
+    }
+    let store = database::open_store(&config).await?;
+    let (demo_registrar, demo_state) = match config.mode {
+        Mode::Development => {
+            let demo = dev::demo_registrar(&config.data_dir, &config.development.demo_registrar)?;
+            let state = database::ensure_demo_registrar(
+                &store,
+                &demo,
+                config.limits.sessions_per_registrar,
+                clock.now(),
+            )
+            .await?;
+            match state {
+                DemoState::Created => {
+                    tracing::info!(registrar = %demo.client_id, "created the demo registrar")
+                }
+                DemoState::PasswordReset => tracing::warn!(
+                    registrar = %demo.client_id,
+                    "the demo registrar's password differed from data/dev/demo-password; reset"
+                ),
+                DemoState::Disabled => tracing::warn!(
+                    registrar = %demo.client_id,
+                    "the demo registrar is disabled in the store; left disabled"
+                ),
+                DemoState::Existing => {}
+            }
+            (Some(demo), Some(state))
+        }
+        // Production never creates accounts: registrars come from `registrar add`.
+        Mode::Production => (None, None),
     };
+    let (shutdown_tx, shutdown) = Shutdown::channel();
     let mut ctx = ServeContext {
         config: Arc::clone(&config),
+        store,
         sessions: SessionRegistry::new(config.limits.sessions_per_registrar_max, metrics.clone()),
         rate_limiter: RateLimiter::new(
             config.rate_limits.check_info_poll,
@@ -208,10 +330,30 @@ pub async fn serve<W: Wiring>(config: Config, wiring: W) -> Result<(), Error> {
         ),
         metrics: metrics.clone(),
         clock,
+        demo_confirmed: demo_state.is_some_and(DemoState::usable),
         demo_registrar,
-        demo_confirmed: false,
+        demo_state,
+        shutdown: shutdown.clone(),
+        tasks: Vec::new(),
+        notifier,
+        outbox: OutboxWaker::default(),
     };
     let factory = Arc::new(wiring.build(&mut ctx).await?);
+    if let Some(notifier) = ctx.notifier.clone() {
+        let outbox = Outbox::new(
+            ctx.store.clone(),
+            notifier,
+            &config.notify,
+            clock,
+            metrics.clone(),
+            ctx.outbox.clone(),
+        );
+        ctx.spawn_task("outbox", outbox.run(shutdown.clone()));
+    } else {
+        tracing::info!("notify.method = \"off\": this process delivers no notifications");
+    }
+    let mut tasks = std::mem::take(&mut ctx.tasks);
+    let shutdown_rx = shutdown.receiver();
 
     // Signal handlers exist before the "listening" line, so a signal sent as soon as it
     // appears is handled rather than killing the process.
@@ -239,7 +381,6 @@ pub async fn serve<W: Wiring>(config: Config, wiring: W) -> Result<(), Error> {
         false => None,
     };
 
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let limiter = ConnectionLimiter::new(
         config.limits.connections_per_ip,
         config.limits.max_connections,
@@ -299,26 +440,66 @@ pub async fn serve<W: Wiring>(config: Config, wiring: W) -> Result<(), Error> {
     // Receivers outlive this function in spawned tasks; a send error cannot happen while
     // `shutdown_rx` is alive here.
     let _ = shutdown_tx.send(true);
+    let deadline = tokio::time::Instant::now() + config.limits.shutdown_grace.get();
     for handle in accept_loops {
         let _ = handle.await;
     }
+    let mut hurried = false;
     let drained = tokio::select! {
         _ = limiter.wait_idle() => true,
-        _ = tokio::time::sleep(config.limits.shutdown_grace.get()) => false,
+        _ = tokio::time::sleep_until(deadline) => false,
         signal = signals.terminate() => {
             tracing::warn!(signal, "second signal: not waiting for connections");
+            hurried = true;
             false
         }
     };
-    match drained {
-        true => tracing::info!("shutdown complete"),
-        false => tracing::warn!(
+    if !drained {
+        tracing::warn!(
             open_connections = limiter.total(),
             "shutdown grace period over; cutting the remaining connections"
-        ),
+        );
+    }
+    let finished = match hurried {
+        true => false,
+        false => wait_for_tasks(&mut tasks, deadline, &mut signals).await,
+    };
+    if !finished {
+        for (name, handle) in &tasks {
+            if !handle.is_finished() {
+                tracing::warn!(task = name, "background task cut at shutdown");
+                handle.abort();
+            }
+        }
+    }
+    if drained && finished {
+        tracing::info!("shutdown complete");
     }
     drop(shutdown_rx);
     Ok(())
+}
+
+/// Waits for the background tasks until `deadline` or a second signal; returns whether
+/// all ended.
+async fn wait_for_tasks(
+    tasks: &mut [(&'static str, JoinHandle<()>)],
+    deadline: tokio::time::Instant,
+    signals: &mut Signals,
+) -> bool {
+    let all = async {
+        for (_, handle) in tasks.iter_mut() {
+            // A task that panicked has ended too; the panic was already reported.
+            let _ = handle.await;
+        }
+    };
+    tokio::select! {
+        () = all => true,
+        _ = tokio::time::sleep_until(deadline) => false,
+        signal = signals.terminate() => {
+            tracing::warn!(signal, "second signal: not waiting for background tasks");
+            false
+        }
+    }
 }
 
 async fn accept_loop<F: HandlerFactory>(
@@ -449,13 +630,17 @@ fn print_dev_banner(
             ca.display()
         ));
     }
-    match (&ctx.demo_registrar, ctx.demo_confirmed) {
-        (Some(demo), true) => text.push_str(&format!(
+    match (&ctx.demo_registrar, ctx.demo_confirmed, ctx.demo_state) {
+        (Some(demo), true, _) => text.push_str(&format!(
             "  demo registrar:  {} / password {}\n",
             demo.client_id,
             demo.password.as_str()
         )),
-        _ => text.push_str("  demo registrar:  not created by this build\n"),
+        (Some(demo), false, Some(DemoState::Disabled)) => text.push_str(&format!(
+            "  demo registrar:  {} is disabled (epp-server registrar enable {})\n",
+            demo.client_id, demo.client_id
+        )),
+        _ => text.push_str("  demo registrar:  none\n"),
     }
     if let Some(addr) = metrics {
         text.push_str(&format!("  metrics:         http://{addr}/metrics\n"));

@@ -113,6 +113,31 @@ pub(crate) fn server_config(
 }
 
 /// Loads a certificate chain and its key, checking that they belong together.
+/// The SHA-256 fingerprint of the first certificate in a PEM file (`registrar
+/// pin-certificate --cert-file`), after checking that it is a well-formed certificate.
+pub(crate) fn certificate_file_fingerprint(path: &Path) -> Result<CertFingerprint, TlsError> {
+    let pem_err = |e: rustls::pki_types::pem::Error| TlsError::Pem {
+        what: "certificate",
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let first = CertificateDer::pem_file_iter(path)
+        .map_err(pem_err)?
+        .next()
+        .transpose()
+        .map_err(pem_err)?;
+    let Some(cert) = first else {
+        return Err(TlsError::NoCertificate {
+            path: path.to_owned(),
+        });
+    };
+    ParsedCertificate::try_from(&cert).map_err(|source| TlsError::BadCertificate {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(CertFingerprint::of_der(&cert))
+}
+
 pub(crate) fn load_certified_key(
     cert_path: &Path,
     key_path: &Path,

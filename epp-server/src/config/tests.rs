@@ -145,6 +145,7 @@ fn environment_overrides_every_kind_of_key() {
         "",
         &[
             ("EPP_SERVER__MODE", "production"),
+            ("EPP_SERVER__NOTIFY__METHOD", "off"),
             ("EPP_SERVER__TLS__CERT_CHAIN", "/tls/cert.pem"),
             ("epp_server__tls__private_key", "/tls/key.pem"),
             ("EPP_SERVER__LIMITS__COMMANDS_PER_SESSION", "900"),
@@ -230,7 +231,7 @@ fn production_refuses_development_and_test_features() {
     let p = problems(
         load(
             "mode = \"production\"\n[tls]\ncert_chain = \"c\"\nprivate_key = \"k\"\n\
-             [testing]\nclock_offset = \"+30d\"\n",
+             [testing]\nclock_offset = \"+30d\"\n[notify]\nmethod = \"off\"\n",
             &[],
         )
         .unwrap_err(),
@@ -327,4 +328,79 @@ fn the_effective_configuration_reparses_to_itself() {
     let c = load(PRODUCTION_EXAMPLE, &[]).unwrap();
     let again = load(&c.to_redacted_toml().unwrap(), &[]).unwrap();
     assert_eq!(again, c);
+}
+
+#[test]
+fn the_database_section_maps_to_the_store_configuration() {
+    use crate::store::{Durability, StoreConfig};
+    let c = load(
+        "data_dir = \"/srv/epp\"\n[database]\nsqlite_durability = \"normal\"\n",
+        &[],
+    )
+    .unwrap();
+    match c.store_config().unwrap() {
+        StoreConfig::Sqlite(s) => {
+            assert_eq!(s.path, PathBuf::from("/srv/epp/registry.sqlite3"));
+            assert_eq!(s.durability, Durability::Normal);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.database_label(), "SQLite /srv/epp/registry.sqlite3");
+
+    let c = load(
+        "[database]\nbackend = \"postgres\"\npostgres_url = \"postgres://epp:pw@db/reg\"\n\
+         postgres_schema = \"epp_test\"\npool_size = 7\nconnect_timeout = \"2s\"\n",
+        &[],
+    )
+    .unwrap();
+    match c.store_config().unwrap() {
+        StoreConfig::Postgres(p) => {
+            assert_eq!(p.url, "postgres://epp:pw@db/reg");
+            assert_eq!(p.pool_size, 7);
+            assert_eq!(p.schema.as_deref(), Some("epp_test"));
+            assert_eq!(p.connect_timeout, std::time::Duration::from_secs(2));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        c.database_label(),
+        "PostgreSQL postgres://epp:***@db/reg (schema epp_test)"
+    );
+}
+
+#[test]
+fn schema_names_must_be_plain_identifiers() {
+    for bad in ["Registry", "1abc", "a-b", "x; DROP TABLE y", ""] {
+        let text = format!("[database]\npostgres_schema = {bad:?}\n");
+        let p = problems(load(&text, &[]).unwrap_err());
+        assert!(p[0].contains("database.postgres_schema"), "{bad}: {p:?}");
+    }
+    assert!(load("[database]\npostgres_schema = \"_epp_2\"\n", &[]).is_ok());
+}
+
+#[test]
+fn the_log_notifier_is_refused_in_production_and_exec_needs_both_commands() {
+    let p =
+        problems(load(PRODUCTION_EXAMPLE, &[("EPP_SERVER__NOTIFY__METHOD", "log")]).unwrap_err());
+    assert!(
+        p.iter().any(|p| p.contains("notify.method = \"log\"")),
+        "{p:?}"
+    );
+    let p = problems(load("[notify]\nmethod = \"exec\"\nemail_command = []\n", &[]).unwrap_err());
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(p[0].contains("notify.email_command") && p[1].contains("notify.sms_command"));
+    let c = load(
+        "[notify]\nmethod = \"exec\"\nsms_command = [\"/usr/local/bin/sms\"]\n",
+        &[("EPP_SERVER__NOTIFY__EMAIL_COMMAND", "/usr/bin/mail-it,--")],
+    )
+    .unwrap();
+    assert_eq!(c.notify.email_command, ["/usr/bin/mail-it", "--"]);
+    let p = problems(
+        load(
+            "[notify]\nretry_initial = \"10m\"\nretry_max = \"1m\"\nconcurrency = 0\n",
+            &[],
+        )
+        .unwrap_err(),
+    );
+    assert_eq!(p.len(), 2, "{p:?}");
 }

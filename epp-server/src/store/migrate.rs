@@ -43,6 +43,79 @@ pub struct MigrationReport {
     pub version: i64,
 }
 
+/// The state of a database's schema, read without changing anything (`config check
+/// --database`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// Whether the database exists: `false` for a SQLite file not created yet or a
+    /// configured PostgreSQL schema that does not exist (both are created on first start).
+    pub exists: bool,
+    /// The latest migration applied (0 for none).
+    pub version: i64,
+    /// Migrations this server would apply, in order.
+    pub pending: Vec<i64>,
+}
+
+/// The status of a database whose applied migrations are `applied`.
+fn status(known: &[Migration], applied: &[(i64, String)]) -> Result<SchemaStatus, OpenError> {
+    Ok(SchemaStatus {
+        exists: true,
+        version: applied.iter().map(|(v, _)| *v).max().unwrap_or(0),
+        pending: plan(known, applied)?.iter().map(|m| m.version).collect(),
+    })
+}
+
+/// The status of a database with no schema yet.
+pub(crate) fn missing(postgres: bool) -> SchemaStatus {
+    let known = if postgres { POSTGRES } else { SQLITE };
+    SchemaStatus {
+        exists: false,
+        version: 0,
+        pending: known.iter().map(|m| m.version).collect(),
+    }
+}
+
+/// Reads a SQLite database's schema status (read-only).
+pub(crate) fn sqlite_status(conn: &Connection) -> Result<SchemaStatus, OpenError> {
+    let table: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        [],
+        |r| r.get(0),
+    )?;
+    let applied: Vec<(i64, String)> = match table {
+        0 => Vec::new(),
+        _ => {
+            let mut stmt =
+                conn.prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        }
+    };
+    status(SQLITE, &applied)
+}
+
+/// Reads a PostgreSQL database's schema status (the schema first on the search path).
+pub(crate) async fn postgres_status(
+    client: &tokio_postgres::Client,
+) -> Result<SchemaStatus, OpenError> {
+    let table = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await?;
+    let applied: Vec<(i64, String)> = match table.get::<_, bool>(0) {
+        false => Vec::new(),
+        true => client
+            .query(
+                "SELECT version, checksum FROM schema_migrations ORDER BY version",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect(),
+    };
+    status(POSTGRES, &applied)
+}
+
 /// FNV-1a over the file: enough to notice an edited migration.
 fn checksum(sql: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

@@ -28,7 +28,7 @@ use epp_session::store::{ChangeSet, CommitReceipt, Store, StoreError};
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
 
 pub use error::OpenError;
-pub use migrate::MigrationReport;
+pub use migrate::{MigrationReport, SchemaStatus};
 pub use postgres::{CommitStats, PgStore, PostgresConfig};
 pub use sqlite::{Durability, SqliteConfig, SqliteStore, WriterStats};
 
@@ -58,6 +58,25 @@ pub async fn migrate(config: &StoreConfig) -> Result<MigrationReport, OpenError>
                 .map_err(|e| OpenError::InvalidConfig(format!("migration task failed: {e}")))?
         }
         StoreConfig::Postgres(c) => postgres::migrate_postgres(c).await,
+    }
+}
+
+/// Reads the database's schema status without creating or migrating anything (`config
+/// check --database`): whether it exists, its version, the migrations pending.
+///
+/// # Errors
+///
+/// [`OpenError`] when the database cannot be reached or read, or its schema was changed
+/// or is newer than this server's.
+pub async fn check(config: &StoreConfig) -> Result<SchemaStatus, OpenError> {
+    match config {
+        StoreConfig::Sqlite(c) => {
+            let c = c.clone();
+            tokio::task::spawn_blocking(move || sqlite::status_sqlite(&c))
+                .await
+                .map_err(|e| OpenError::InvalidConfig(format!("check task failed: {e}")))?
+        }
+        StoreConfig::Postgres(c) => postgres::status_postgres(c).await,
     }
 }
 

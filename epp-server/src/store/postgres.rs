@@ -285,6 +285,26 @@ pub(crate) async fn migrate_postgres(
     migrate::postgres(&mut client).await
 }
 
+/// Reads the schema status without creating or changing anything.
+pub(crate) async fn status_postgres(
+    config: &PostgresConfig,
+) -> Result<migrate::SchemaStatus, OpenError> {
+    let driver = config.driver_config()?;
+    let client = connect(&driver).await?;
+    if let Some(schema) = &config.schema {
+        let found = client
+            .query_opt(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name = $1",
+                &[schema],
+            )
+            .await?;
+        if found.is_none() {
+            return Ok(migrate::missing(true));
+        }
+    }
+    migrate::postgres_status(&client).await
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Idle connections stay valid whatever a panicking holder did.
     m.lock().unwrap_or_else(|e| e.into_inner())

@@ -254,6 +254,17 @@ pub(crate) fn migrate_sqlite(config: &SqliteConfig) -> Result<migrate::Migration
     migrate::sqlite(&mut conn)
 }
 
+/// Reads the schema status without creating or changing anything.
+pub(crate) fn status_sqlite(config: &SqliteConfig) -> Result<migrate::SchemaStatus, OpenError> {
+    if !config.path.exists() {
+        return Ok(migrate::missing(false));
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&config.path, flags)?;
+    conn.busy_timeout(config.busy_timeout)?;
+    migrate::sqlite_status(&conn)
+}
+
 fn open_connection(config: &SqliteConfig, read_only: bool) -> Result<Connection, OpenError> {
     if let Some(dir) = config.path.parent()
         && !dir.as_os_str().is_empty()

@@ -146,10 +146,15 @@ fn production_example_checks_its_tls_files_and_redacts_the_database_password() {
     let ca = TestCa::new();
     let der = ca.write_server_cert(dir.path());
     let mut vars = tls_file_env(dir.path());
-    vars.extend(env(&[(
-        "EPP_SERVER__DATABASE__POSTGRES_URL",
-        "postgres://epp:s3cret-pw@db.internal/registry",
-    )]));
+    vars.extend(env(&[
+        (
+            "EPP_SERVER__DATABASE__POSTGRES_URL",
+            "postgres://epp:s3cret-pw@db.internal/registry",
+        ),
+        // The example's programs are not installed here; `true` stands in for them.
+        ("EPP_SERVER__NOTIFY__EMAIL_COMMAND", "true"),
+        ("EPP_SERVER__NOTIFY__SMS_COMMAND", "true"),
+    ]));
     let (out, stdout, stderr) = run(&["--config", PRODUCTION_EXAMPLE, "config", "check"], &vars);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -165,6 +170,22 @@ fn production_example_checks_its_tls_files_and_redacts_the_database_password() {
         "{stdout}"
     );
     assert!(!stdout.contains("s3cret") && !stderr.contains("s3cret"));
+
+    // A notify program that is not installed is caught too.
+    let missing: Vec<(String, String)> = vars
+        .iter()
+        .filter(|(k, _)| k != "EPP_SERVER__NOTIFY__SMS_COMMAND")
+        .cloned()
+        .collect();
+    let (out, _, stderr) = run(
+        &["--config", PRODUCTION_EXAMPLE, "config", "check"],
+        &missing,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("notify.sms_command: /usr/local/bin/epp-send-sms is not an executable"),
+        "{stderr}"
+    );
 
     // A key that does not belong to the certificate is caught before any restart.
     let (_, other_key, _) = ca.server_cert();

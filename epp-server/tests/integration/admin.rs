@@ -1,0 +1,516 @@
+//! The admin subcommands of the shipped binary, on SQLite and on PostgreSQL: each test
+//! runs the real `epp-server` and checks the result through the store itself.
+
+use epp_server::store::AnyStore;
+use epp_session::store::model::{CertFingerprint, LoginCheck, ObjectKey, ObjectKind};
+use epp_session::store::suite::{base, base_domain, cid, commit1, dn};
+use epp_session::store::{Change, Store};
+use epp_xml::{Password, Timestamp};
+
+use crate::db::{Db, on_both_backends};
+use crate::harness::{TestCa, sha256_hex, tls_file_env};
+
+on_both_backends!(
+    registrars_are_added_and_listed_without_secrets,
+    disable_and_enable_control_login,
+    set_password_replaces_the_password,
+    certificates_are_pinned_and_unpinned,
+    session_limits_are_bounded,
+    migrate_is_idempotent,
+    set_expiry_changes_the_domain_and_records_history,
+    config_check_reports_the_database,
+);
+
+const PW: &str = "s3cret-Pw1";
+
+async fn login(store: &AnyStore, id: &str, pw: &str) -> LoginCheck {
+    store
+        .verify_login(&cid(id), &Password::new(pw).unwrap())
+        .await
+        .unwrap()
+}
+
+fn registrars_are_added_and_listed_without_secrets(db: &Db) {
+    let out = db
+        .admin(
+            &[
+                "registrar",
+                "add",
+                "reg9094",
+                "--name",
+                "Example Registrar AS",
+                "--session-limit",
+                "3",
+                "--password-stdin",
+            ],
+            &format!("{PW}\n"),
+        )
+        .ok();
+    assert!(
+        out.stdout.contains("registrar reg9094 added"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.all().contains(PW));
+
+    // From a file, created disabled.
+    let file = db.data.parent().unwrap().join("pw");
+    std::fs::write(&file, "other-Pw2\n").unwrap();
+    db.admin(
+        &[
+            "registrar",
+            "add",
+            "reg2",
+            "--disabled",
+            "--password-file",
+            file.to_str().unwrap(),
+        ],
+        "",
+    )
+    .ok();
+
+    let list = db.admin(&["registrar", "list"], "").ok();
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert!(lines[0].starts_with("ID"), "{}", list.stdout);
+    let row = lines.iter().find(|l| l.starts_with("reg9094 ")).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[1..3], ["yes", "3"], "{row}");
+    assert!(row.ends_with("Example Registrar AS"), "{row}");
+    let row2 = lines.iter().find(|l| l.starts_with("reg2 ")).unwrap();
+    assert_eq!(row2.split_whitespace().nth(1), Some("no"));
+    assert!(lines.iter().any(|l| l.starts_with("reg0 ")));
+    assert!(!list.all().contains(PW) && !list.all().contains("argon2"));
+
+    db.with_store(async |store| {
+        let check = login(store, "reg9094", PW).await;
+        let LoginCheck::Accepted(r) = check else {
+            panic!("{check:?}");
+        };
+        assert_eq!(
+            (r.session_limit, r.name.as_str()),
+            (3, "Example Registrar AS")
+        );
+        assert_eq!(
+            login(store, "reg2", "other-Pw2").await,
+            LoginCheck::Disabled
+        );
+        let history = store
+            .history(&ObjectKey::Registrar(cid("reg9094")))
+            .await
+            .unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].command, "admin:registrar-add");
+        assert_eq!(history[0].registrar, None);
+        assert!(!history[0].after.as_deref().unwrap_or("").contains(PW));
+    });
+
+    // Refusals: the id exists (3); bad input (2), and nothing is created.
+    db.admin(
+        &["registrar", "add", "reg9094", "--password-stdin"],
+        "another-pw\n",
+    )
+    .code(3);
+    let out = db
+        .admin(&["registrar", "add", "reg3", "--password-stdin"], "short\n")
+        .code(2);
+    assert!(out.stderr.contains("password"), "{}", out.stderr);
+    assert!(!out.all().contains("short"), "{}", out.all());
+    db.admin(&["registrar", "add", "reg3", "--password-stdin"], "")
+        .code(2);
+    db.admin(&["registrar", "add", "reg3"], "").code(2);
+    db.admin(
+        &["registrar", "add", "x", "--password-stdin"],
+        "long-enough\n",
+    )
+    .code(2);
+    // The password is never taken from the command line.
+    db.admin(&["registrar", "add", "reg3", "--password", PW], "")
+        .code(2);
+    db.with_store(async |store| {
+        assert!(store.registrar(&cid("reg3")).await.unwrap().is_none());
+    });
+}
+
+fn disable_and_enable_control_login(db: &Db) {
+    db.admin(&["registrar", "add", "reg1", "--password-stdin"], PW)
+        .ok();
+    let out = db.admin(&["registrar", "disable", "reg1"], "").ok();
+    assert_eq!(out.stdout.trim(), "registrar reg1 disabled");
+    db.with_store(async |store| {
+        assert_eq!(login(store, "reg1", PW).await, LoginCheck::Disabled);
+    });
+    let out = db.admin(&["registrar", "disable", "reg1"], "").ok();
+    assert!(out.stdout.contains("already disabled"), "{}", out.stdout);
+    db.admin(&["registrar", "enable", "reg1"], "").ok();
+    db.with_store(async |store| {
+        assert!(matches!(
+            login(store, "reg1", PW).await,
+            LoginCheck::Accepted(_)
+        ));
+        let commands: Vec<String> = store
+            .history(&ObjectKey::Registrar(cid("reg1")))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.command)
+            .collect();
+        assert_eq!(
+            commands,
+            [
+                "admin:registrar-add",
+                "admin:registrar-disable",
+                "admin:registrar-enable"
+            ]
+        );
+    });
+    let out = db.admin(&["registrar", "disable", "nosuch"], "").code(3);
+    assert!(out.stderr.contains("no registrar nosuch"), "{}", out.stderr);
+    let out = db.admin(&["registrar", "enable", "reg0"], "").code(3);
+    assert!(out.stderr.contains("withdrawn"), "{}", out.stderr);
+}
+
+fn set_password_replaces_the_password(db: &Db) {
+    db.admin(&["registrar", "add", "reg1", "--password-stdin"], PW)
+        .ok();
+    let file = db.data.parent().unwrap().join("new-pw");
+    std::fs::write(&file, "brand-New-9\r\n").unwrap();
+    let out = db
+        .admin(
+            &[
+                "registrar",
+                "set-password",
+                "reg1",
+                "--password-file",
+                file.to_str().unwrap(),
+            ],
+            "",
+        )
+        .ok();
+    assert!(!out.all().contains("brand-New-9"));
+    db.with_store(async |store| {
+        assert!(matches!(
+            login(store, "reg1", "brand-New-9").await,
+            LoginCheck::Accepted(_)
+        ));
+        assert_eq!(login(store, "reg1", PW).await, LoginCheck::WrongPassword);
+    });
+    db.admin(
+        &["registrar", "set-password", "reg1", "--password-stdin"],
+        "via-Stdin-7\n",
+    )
+    .ok();
+    db.with_store(async |store| {
+        assert!(matches!(
+            login(store, "reg1", "via-Stdin-7").await,
+            LoginCheck::Accepted(_)
+        ));
+    });
+    db.admin(
+        &["registrar", "set-password", "nosuch", "--password-stdin"],
+        "via-Stdin-7\n",
+    )
+    .code(3);
+    let missing = db.data.parent().unwrap().join("missing");
+    db.admin(
+        &[
+            "registrar",
+            "set-password",
+            "reg1",
+            "--password-file",
+            missing.to_str().unwrap(),
+        ],
+        "",
+    )
+    .code(1);
+}
+
+fn certificates_are_pinned_and_unpinned(db: &Db) {
+    db.admin(&["registrar", "add", "reg1", "--password-stdin"], PW)
+        .ok();
+    let plain = "ab".repeat(32);
+    let colons = vec!["CD"; 32].join(":");
+    db.admin(&["registrar", "pin-certificate", "reg1", &plain], "")
+        .ok();
+    db.admin(&["registrar", "pin-certificate", "reg1", &colons], "")
+        .ok();
+    let out = db
+        .admin(&["registrar", "pin-certificate", "reg1", &plain], "")
+        .ok();
+    assert!(out.stdout.contains("already pinned"), "{}", out.stdout);
+
+    // The fingerprint of a PEM file, as the TLS layer computes it from the DER.
+    let (cert_pem, _, der) = TestCa::new().server_cert();
+    let pem = db.data.parent().unwrap().join("client.pem");
+    std::fs::write(&pem, cert_pem).unwrap();
+    db.admin(
+        &[
+            "registrar",
+            "pin-certificate",
+            "reg1",
+            "--cert-file",
+            pem.to_str().unwrap(),
+        ],
+        "",
+    )
+    .ok();
+    let from_file = sha256_hex(&der);
+    let list = db.admin(&["registrar", "list"], "").ok();
+    assert!(list.stdout.contains(&from_file), "{}", list.stdout);
+    assert!(list.stdout.contains(&"cd".repeat(32)), "{}", list.stdout);
+
+    db.admin(&["registrar", "unpin", "reg1", &colons.to_lowercase()], "")
+        .ok();
+    let out = db
+        .admin(&["registrar", "unpin", "reg1", &"ef".repeat(32)], "")
+        .code(3);
+    assert!(out.stderr.contains("not pinned"), "{}", out.stderr);
+    db.with_store(async |store| {
+        let r = store.registrar(&cid("reg1")).await.unwrap().unwrap();
+        let pins: Vec<CertFingerprint> = r.cert_pins.into_iter().collect();
+        let mut want: Vec<CertFingerprint> =
+            vec![plain.parse().unwrap(), from_file.parse().unwrap()];
+        want.sort();
+        assert_eq!(pins, want);
+    });
+
+    for bad in ["abc", &"zz".repeat(32)] {
+        db.admin(&["registrar", "pin-certificate", "reg1", bad], "")
+            .code(2);
+    }
+    // Both or neither of the fingerprint and the file: a usage error.
+    db.admin(&["registrar", "pin-certificate", "reg1"], "")
+        .code(2);
+    db.admin(
+        &[
+            "registrar",
+            "pin-certificate",
+            "reg1",
+            &plain,
+            "--cert-file",
+            pem.to_str().unwrap(),
+        ],
+        "",
+    )
+    .code(2);
+    std::fs::write(&pem, "not a certificate").unwrap();
+    db.admin(
+        &[
+            "registrar",
+            "pin-certificate",
+            "reg1",
+            "--cert-file",
+            pem.to_str().unwrap(),
+        ],
+        "",
+    )
+    .code(1);
+}
+
+fn session_limits_are_bounded(db: &Db) {
+    db.admin(&["registrar", "add", "reg1", "--password-stdin"], PW)
+        .ok();
+    for n in ["0", "9"] {
+        let out = db
+            .admin(&["registrar", "session-limit", "reg1", n], "")
+            .ok();
+        assert!(out.stdout.contains(&format!("is {n}")), "{}", out.stdout);
+    }
+    let out = db
+        .admin(&["registrar", "session-limit", "reg1", "10"], "")
+        .code(2);
+    assert!(
+        out.stderr.contains("sessions_per_registrar_max"),
+        "{}",
+        out.stderr
+    );
+    db.admin(&["registrar", "session-limit", "reg1", "-1"], "")
+        .code(2);
+    // The configured ceiling applies.
+    let env = db.env_with(&[("EPP_SERVER__LIMITS__SESSIONS_PER_REGISTRAR_MAX", "3")]);
+    db.admin_env(&["registrar", "session-limit", "reg1", "4"], "", &env)
+        .code(2);
+    db.admin_env(&["registrar", "session-limit", "reg1", "3"], "", &env)
+        .ok();
+    db.admin_env(
+        &[
+            "registrar",
+            "add",
+            "reg2",
+            "--session-limit",
+            "5",
+            "--password-stdin",
+        ],
+        PW,
+        &env,
+    )
+    .code(2);
+    db.admin(&["registrar", "session-limit", "nosuch", "1"], "")
+        .code(3);
+    db.with_store(async |store| {
+        let r = store.registrar(&cid("reg1")).await.unwrap().unwrap();
+        assert_eq!(r.session_limit, 3);
+        assert!(store.registrar(&cid("reg2")).await.unwrap().is_none());
+    });
+}
+
+fn migrate_is_idempotent(db: &Db) {
+    let out = db.admin(&["migrate"], "").ok();
+    assert!(
+        out.stdout.contains("applied migration 1; schema version 1"),
+        "{}",
+        out.stdout
+    );
+    let out = db.admin(&["migrate"], "").ok();
+    assert!(
+        out.stdout.contains("schema up to date (version 1)"),
+        "{}",
+        out.stdout
+    );
+    let status = crate::db::runtime()
+        .block_on(epp_server::store::check(&db.store_config()))
+        .unwrap();
+    assert!(status.exists);
+    assert_eq!((status.version, status.pending.len()), (1, 0));
+}
+
+fn set_expiry_changes_the_domain_and_records_history(db: &Db) {
+    db.with_store(async |store| {
+        base(store).await;
+        commit1(
+            store,
+            "reg1",
+            Change::CreateDomain(base_domain("example.no")),
+        )
+        .await
+        .unwrap();
+    });
+    let out = db
+        .admin(&["domain", "set-expiry", "example.no", "2030-06-15"], "")
+        .ok();
+    assert!(out.stdout.contains("recorded in history"), "{}", out.stdout);
+    db.with_store(async |store| {
+        // The date form keeps the time of day of the old expiry.
+        let d = store.domain(&dn("example.no")).await.unwrap().unwrap();
+        assert_eq!(
+            d.ex_date,
+            Timestamp::parse("2030-06-15T12:00:00.123456Z").unwrap()
+        );
+    });
+    db.admin(
+        &["domain", "set-expiry", "EXAMPLE.no", "2031-01-02T03:04:05Z"],
+        "",
+    )
+    .ok();
+    db.with_store(async |store| {
+        let d = store.domain(&dn("example.no")).await.unwrap().unwrap();
+        assert_eq!(d.ex_date, Timestamp::parse("2031-01-02T03:04:05Z").unwrap());
+        assert_eq!(d.version, 3);
+        let history = store
+            .history(&ObjectKey::Domain(dn("example.no")))
+            .await
+            .unwrap();
+        assert_eq!(history.len(), 3);
+        let h = &history[1];
+        assert_eq!(h.kind, ObjectKind::Domain);
+        assert_eq!(h.command, "admin:domain-set-expiry");
+        assert_eq!(h.registrar, None);
+        assert!(h.before.is_some() && h.after.is_some());
+    });
+    db.admin(&["domain", "set-expiry", "nosuch.no", "2030-06-15"], "")
+        .code(3);
+    db.admin(&["domain", "set-expiry", "example.no", "next year"], "")
+        .code(2);
+
+    // Refused in production mode, before anything is touched.
+    let dir = db.data.parent().unwrap();
+    TestCa::new().write_server_cert(dir);
+    let mut env = db.env_with(&[
+        ("EPP_SERVER__MODE", "production"),
+        ("EPP_SERVER__NOTIFY__METHOD", "off"),
+    ]);
+    env.extend(tls_file_env(dir));
+    let out = db
+        .admin_env(
+            &["domain", "set-expiry", "example.no", "2040-01-01"],
+            "",
+            &env,
+        )
+        .code(3);
+    assert!(
+        out.stderr.contains("refused in production"),
+        "{}",
+        out.stderr
+    );
+    db.with_store(async |store| {
+        let d = store.domain(&dn("example.no")).await.unwrap().unwrap();
+        assert_eq!(d.version, 3);
+    });
+}
+
+fn config_check_reports_the_database(db: &Db) {
+    let out = db.admin(&["config", "check", "--database"], "").ok();
+    assert!(out.stderr.contains("not created yet"), "{}", out.stderr);
+    db.admin(&["migrate"], "").ok();
+    let out = db.admin(&["config", "check", "--database"], "").ok();
+    assert!(
+        out.stderr.contains("schema version 1, up to date"),
+        "{}",
+        out.stderr
+    );
+    // Without --database the database is not contacted.
+    let out = db.admin(&["config", "check"], "").ok();
+    assert!(!out.stderr.contains("database:"), "{}", out.stderr);
+}
+
+#[test]
+fn config_check_database_names_an_unreachable_database_without_its_password() {
+    let db = Db::sqlite();
+    let env = db.env_with(&[
+        ("EPP_SERVER__DATABASE__BACKEND", "postgres"),
+        (
+            "EPP_SERVER__DATABASE__POSTGRES_URL",
+            "postgres://epp:hunter2-pw@127.0.0.1:1/registry",
+        ),
+        ("EPP_SERVER__DATABASE__CONNECT_TIMEOUT", "2s"),
+    ]);
+    let out = db
+        .admin_env(&["config", "check", "--database"], "", &env)
+        .code(1);
+    assert!(
+        out.stderr.contains(
+            "cannot open the registry database (PostgreSQL postgres://epp:***@127.0.0.1:1/registry)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.all().contains("hunter2"));
+    // Admin commands fail the same way.
+    let out = db.admin_env(&["registrar", "list"], "", &env).code(1);
+    assert!(
+        out.stderr.contains("cannot open the registry database"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn help_lists_the_admin_commands() {
+    let db = Db::sqlite();
+    let out = db.admin(&["--help"], "").ok();
+    for word in ["migrate", "registrar", "domain", "Exit status"] {
+        assert!(out.stdout.contains(word), "{word}: {}", out.stdout);
+    }
+    let out = db.admin(&["registrar", "--help"], "").ok();
+    for word in [
+        "add",
+        "list",
+        "disable",
+        "enable",
+        "set-password",
+        "pin-certificate",
+        "unpin",
+        "session-limit",
+    ] {
+        assert!(out.stdout.contains(word), "{word}: {}", out.stdout);
+    }
+}
