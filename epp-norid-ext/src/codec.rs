@@ -120,7 +120,7 @@ impl Extension for Norid {
                 obj.allow_attrs(&[])?;
                 let mut n = Seq::new(w.reader(), obj);
                 let e = n.req(&ns, "no-ext-domain", "name")?;
-                let name = xml::text_token(n.reader(), &e, "eppcom:labelType", 1, 255)?;
+                let name = xml::domain_name(n.reader(), e)?;
                 n.end()?;
                 w.end()?;
                 NoridCommand::Withdraw(version(&ns), Withdraw { name })
@@ -203,10 +203,6 @@ fn version(ns: &str) -> DomainExtVersion {
 
 // ------------------------------------------------------------------ decoding
 
-fn cl_id<'a>(r: &mut XmlReader<'a>, e: Element<'a>) -> Result<String, DecodeError> {
-    xml::text_token(r, &e, "eppcom:clIDType", 3, 16)
-}
-
 fn min_token<'a>(r: &mut XmlReader<'a>, e: Element<'a>) -> Result<String, DecodeError> {
     xml::text_token(r, &e, "eppcom:minTokenType", 1, usize::MAX)
 }
@@ -238,8 +234,22 @@ fn contact_create<'a>(
         None => None,
     };
     let email = s.many(NO_EXT_CONTACT, C, "email", 0, usize::MAX, min_token)?;
-    let organization = s.many(NO_EXT_CONTACT, C, "organization", 0, usize::MAX, cl_id)?;
-    let role_contact = s.many(NO_EXT_CONTACT, C, "roleContact", 0, usize::MAX, cl_id)?;
+    let organization = s.many(
+        NO_EXT_CONTACT,
+        C,
+        "organization",
+        0,
+        usize::MAX,
+        xml::contact_id,
+    )?;
+    let role_contact = s.many(
+        NO_EXT_CONTACT,
+        C,
+        "roleContact",
+        0,
+        usize::MAX,
+        xml::contact_id,
+    )?;
     let disclose = opt_disclose(&mut s)?;
     s.end()?;
     Ok(nc::CreateType {
@@ -336,8 +346,22 @@ fn opt_contact_add_rem(
     e.allow_attrs(&[])?;
     let mut a = Seq::new(s.reader(), e);
     let email = a.many(NO_EXT_CONTACT, C, "email", 0, usize::MAX, min_token)?;
-    let organization = a.many(NO_EXT_CONTACT, C, "organization", 0, usize::MAX, cl_id)?;
-    let role_contact = a.many(NO_EXT_CONTACT, C, "roleContact", 0, usize::MAX, cl_id)?;
+    let organization = a.many(
+        NO_EXT_CONTACT,
+        C,
+        "organization",
+        0,
+        usize::MAX,
+        xml::contact_id,
+    )?;
+    let role_contact = a.many(
+        NO_EXT_CONTACT,
+        C,
+        "roleContact",
+        0,
+        usize::MAX,
+        xml::contact_id,
+    )?;
     a.end()?;
     Ok(Some(nc::AddRemType {
         email,
@@ -352,7 +376,7 @@ fn host_create<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<nh::CreateT
     el.allow_attrs(&[])?;
     let mut s = Seq::new(r, el);
     let contact = match s.opt(NO_EXT_HOST, "contact")? {
-        Some(e) => Some(cl_id(s.reader(), e)?),
+        Some(e) => Some(xml::contact_id(s.reader(), e)?),
         None => None,
     };
     s.end()?;
@@ -363,7 +387,7 @@ fn host_info<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<nh::InfoType,
     el.allow_attrs(&[])?;
     let mut s = Seq::new(r, el);
     let sponsoring_client_id = match s.opt(NO_EXT_HOST, "sponsoringClientID")? {
-        Some(e) => Some(cl_id(s.reader(), e)?),
+        Some(e) => Some(xml::client_id(s.reader(), e)?),
         None => None,
     };
     s.end()?;
@@ -383,7 +407,7 @@ fn host_update<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<nh::UpdateT
             e.allow_attrs(&[])?;
             let mut a = Seq::new(s.reader(), e);
             let c = a.req(NO_EXT_HOST, H, "contact")?;
-            let contact = cl_id(a.reader(), c)?;
+            let contact = xml::contact_id(a.reader(), c)?;
             a.end()?;
             Ok(Some(nh::AddRemType { contact }))
         };

@@ -65,11 +65,6 @@ pub(crate) fn cl_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String
     seq::text_token(r, &el, "eppcom:clIDType", 3, 16)
 }
 
-/// Reads the text of `el` as `eppcom:labelType` (token, 1-255).
-pub(crate) fn label<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
-    seq::text_token(r, &el, "eppcom:labelType", 1, 255)
-}
-
 /// Reads the text of `el` as `eppcom:minTokenType` (token, 1 or more).
 pub(crate) fn min_token<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
     seq::text_token(r, &el, "eppcom:minTokenType", 1, usize::MAX)

@@ -1,7 +1,7 @@
 //! The contact mapping (RFC 5733): command decoding and response encoding over the
 //! generated types.
 
-use crate::common::{self, cl_id, min_token};
+use crate::common::{self, min_token};
 use crate::error::{DecodeError, ErrorKind};
 use crate::generated::contact as g;
 use crate::ns::CONTACT as NS;
@@ -42,17 +42,17 @@ pub(crate) fn decode_command<'a>(
     let mut s = Seq::new(r, el);
     let out = match kind {
         "check" => ContactCommand::Check(Check {
-            id: s.many(NS, P, "id", 1, usize::MAX, cl_id)?,
+            id: s.many(NS, P, "id", 1, usize::MAX, seq::contact_id)?,
         }),
         "delete" => {
             let e = s.req(NS, P, "id")?;
             ContactCommand::Delete(Id {
-                id: cl_id(s.reader(), e)?,
+                id: seq::contact_id(s.reader(), e)?,
             })
         }
         "info" | "transfer" => {
             let e = s.req(NS, P, "id")?;
-            let id = cl_id(s.reader(), e)?;
+            let id = seq::contact_id(s.reader(), e)?;
             let auth_info = match s.opt(NS, "authInfo")? {
                 Some(e) => Some(auth_info(s.reader(), e)?),
                 None => None,
@@ -66,7 +66,7 @@ pub(crate) fn decode_command<'a>(
         }
         "create" => {
             let e = s.req(NS, P, "id")?;
-            let id = cl_id(s.reader(), e)?;
+            let id = seq::contact_id(s.reader(), e)?;
             let postal_info = s.many(NS, P, "postalInfo", 1, 2, postal_info)?;
             let voice = opt_phone(&mut s, "voice")?;
             let fax = opt_phone(&mut s, "fax")?;
@@ -87,7 +87,7 @@ pub(crate) fn decode_command<'a>(
         }
         "update" => {
             let e = s.req(NS, P, "id")?;
-            let id = cl_id(s.reader(), e)?;
+            let id = seq::contact_id(s.reader(), e)?;
             let add = match s.opt(NS, "add")? {
                 Some(e) => Some(add_rem(s.reader(), e)?),
                 None => None,

@@ -1,7 +1,7 @@
 //! The domain name mapping (RFC 5731): command decoding and response encoding over the
 //! generated types.
 
-use crate::common::{self, cl_id, label};
+use crate::common;
 use crate::error::{DecodeError, ErrorKind};
 use crate::generated::domain as g;
 use crate::ns::DOMAIN as NS;
@@ -33,7 +33,7 @@ pub(crate) fn decode_command<'a>(
     Ok(match el.name() {
         "check" => {
             let mut s = Seq::new(r, el);
-            let name = s.many(NS, P, "name", 1, usize::MAX, label)?;
+            let name = s.many(NS, P, "name", 1, usize::MAX, seq::domain_name)?;
             s.end()?;
             DomainCommand::Check(Check { name })
         }
@@ -41,7 +41,7 @@ pub(crate) fn decode_command<'a>(
         "delete" => {
             let mut s = Seq::new(r, el);
             let e = s.req(NS, P, "name")?;
-            let name = label(s.reader(), e)?;
+            let name = seq::domain_name(s.reader(), e)?;
             s.end()?;
             DomainCommand::Delete(Delete { name })
         }
@@ -65,6 +65,7 @@ pub(crate) fn decode_command<'a>(
             };
             let t = s.reader().text(&e)?;
             let content = seq::token(&e, &t, "eppcom:labelType", 1, 255)?;
+            let content = seq::typed(&e, content, crate::DomainName::new)?;
             let auth_info = opt_auth_info(&mut s)?;
             s.end()?;
             DomainCommand::Info(Info {
@@ -75,7 +76,7 @@ pub(crate) fn decode_command<'a>(
         "renew" => {
             let mut s = Seq::new(r, el);
             let e = s.req(NS, P, "name")?;
-            let name = label(s.reader(), e)?;
+            let name = seq::domain_name(s.reader(), e)?;
             let e = s.req(NS, P, "curExpDate")?;
             e.allow_attrs(&[])?;
             let t = s.reader().text(&e)?;
@@ -113,14 +114,14 @@ pub(crate) enum DomainCommand {
 fn create<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Create, DecodeError> {
     let mut s = Seq::new(r, el);
     let e = s.req(NS, P, "name")?;
-    let name = label(s.reader(), e)?;
+    let name = seq::domain_name(s.reader(), e)?;
     let period = opt_period(&mut s)?;
     let ns = match s.opt(NS, "ns")? {
         Some(e) => Some(ns(s.reader(), e)?),
         None => None,
     };
     let registrant = match s.opt(NS, "registrant")? {
-        Some(e) => Some(cl_id(s.reader(), e)?),
+        Some(e) => Some(seq::contact_id(s.reader(), e)?),
         None => None,
     };
     let contact = s.many(NS, P, "contact", 0, usize::MAX, contact)?;
@@ -142,7 +143,7 @@ pub fn transfer<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Transfer, 
     el.allow_attrs(&[])?;
     let mut s = Seq::new(r, el);
     let e = s.req(NS, P, "name")?;
-    let name = label(s.reader(), e)?;
+    let name = seq::domain_name(s.reader(), e)?;
     let period = opt_period(&mut s)?;
     let auth_info = opt_auth_info(&mut s)?;
     s.end()?;
@@ -156,7 +157,7 @@ pub fn transfer<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Transfer, 
 fn update<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Update, DecodeError> {
     let mut s = Seq::new(r, el);
     let e = s.req(NS, P, "name")?;
-    let name = label(s.reader(), e)?;
+    let name = seq::domain_name(s.reader(), e)?;
     let add = match s.opt(NS, "add")? {
         Some(e) => Some(add_rem(s.reader(), e)?),
         None => None,
@@ -290,7 +291,7 @@ fn ns<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Ns, DecodeError> {
             ));
         }
         content.push(if kind == "hostObj" {
-            NsEntry::HostObj(label(s.reader(), e)?)
+            NsEntry::HostObj(seq::host_name(s.reader(), e)?)
         } else {
             NsEntry::HostAttr(host_attr(s.reader(), e)?)
         });
@@ -308,7 +309,7 @@ fn host_attr<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<HostAttr, Dec
     el.allow_attrs(&[])?;
     let mut s = Seq::new(r, el);
     let e = s.req(NS, P, "hostName")?;
-    let host_name = label(s.reader(), e)?;
+    let host_name = seq::host_name(s.reader(), e)?;
     let host_addr = s.many(NS, P, "hostAddr", 0, usize::MAX, crate::host::addr)?;
     s.end()?;
     Ok(HostAttr {
@@ -334,6 +335,7 @@ fn contact<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Contact, Decode
     };
     let t = r.text(&el)?;
     let content = seq::token(&el, &t, "eppcom:clIDType", 3, 16)?;
+    let content = seq::typed(&el, content, crate::ContactId::new)?;
     Ok(Contact { type_, content })
 }
 

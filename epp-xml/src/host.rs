@@ -1,7 +1,7 @@
 //! The host mapping (RFC 5732): command decoding and response encoding over the generated
 //! types.
 
-use crate::common::{self, label};
+use crate::common;
 use crate::error::{DecodeError, ErrorKind};
 use crate::generated::host as g;
 use crate::ns::HOST as NS;
@@ -38,18 +38,18 @@ pub(crate) fn decode_command<'a>(
     let mut s = Seq::new(r, el);
     let out = match kind {
         "check" => HostCommand::Check(Check {
-            name: s.many(NS, P, "name", 1, usize::MAX, label)?,
+            name: s.many(NS, P, "name", 1, usize::MAX, seq::host_name)?,
         }),
         "create" => {
             let e = s.req(NS, P, "name")?;
-            let name = label(s.reader(), e)?;
+            let name = seq::host_name(s.reader(), e)?;
             let addr = s.many(NS, P, "addr", 0, usize::MAX, addr)?;
             HostCommand::Create(Create { name, addr })
         }
         "delete" | "info" => {
             let e = s.req(NS, P, "name")?;
             let n = Name {
-                name: label(s.reader(), e)?,
+                name: seq::host_name(s.reader(), e)?,
             };
             if kind == "info" {
                 HostCommand::Info(n)
@@ -59,7 +59,7 @@ pub(crate) fn decode_command<'a>(
         }
         "update" => {
             let e = s.req(NS, P, "name")?;
-            let name = label(s.reader(), e)?;
+            let name = seq::host_name(s.reader(), e)?;
             let add = match s.opt(NS, "add")? {
                 Some(e) => Some(add_rem(s.reader(), e)?),
                 None => None,
@@ -73,7 +73,7 @@ pub(crate) fn decode_command<'a>(
                     e.allow_attrs(&[])?;
                     let mut c = Seq::new(s.reader(), e);
                     let n = c.req(NS, P, "name")?;
-                    let name = label(c.reader(), n)?;
+                    let name = seq::host_name(c.reader(), n)?;
                     c.end()?;
                     Some(Chg { name })
                 }

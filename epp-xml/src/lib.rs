@@ -88,8 +88,9 @@ pub mod xml {
     };
     pub use crate::response::write_response;
     pub use crate::seq::{
-        Seq, base64_binary, boolean, date, date_time, empty, enumeration, hex_binary, language,
-        normalized, signed, text_token, token, unsigned,
+        Seq, base64_binary, boolean, client_id, contact_id, date, date_time, domain_name, empty,
+        enumeration, hex_binary, host_name, language, normalized, signed, text_token, token, typed,
+        unsigned,
     };
     pub use crate::writer::{DECLARATION, XmlWriter, escape_attr, escape_text};
 }

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use crate::error::{DecodeError, ErrorKind};
 use crate::reader::{Element, XmlReader};
 use crate::value::collapse_whitespace;
-use crate::{Date, Timestamp};
+use crate::{ClientId, ContactId, Date, DomainName, HostName, Timestamp, ValueError};
 
 /// A cursor over the children of one element, read in schema order.
 pub struct Seq<'r, 'a> {
@@ -268,6 +268,60 @@ pub fn text_token(
     el.allow_attrs(&[])?;
     let t = r.text(el)?;
     token(el, &t, type_name, min, max)
+}
+
+/// Builds a newtype (`DomainName`, `ContactId`, ...) from a value whose facets were already
+/// checked, naming `el` if its constructor still refuses it.
+///
+/// # Errors
+///
+/// [`ErrorKind::ValueRange`] with the constructor's reason.
+pub fn typed<T>(
+    el: &Element<'_>,
+    value: String,
+    new: impl FnOnce(String) -> Result<T, ValueError>,
+) -> Result<T, DecodeError> {
+    new(value).map_err(|e| range(el, e.to_string()))
+}
+
+/// Reads the text of `el` as a domain name (`eppcom:labelType`: token, 1-255).
+///
+/// # Errors
+///
+/// As [`text_token`].
+pub fn domain_name<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<DomainName, DecodeError> {
+    let v = text_token(r, &el, "eppcom:labelType", 1, 255)?;
+    typed(&el, v, DomainName::new)
+}
+
+/// Reads the text of `el` as a host name (`eppcom:labelType`: token, 1-255).
+///
+/// # Errors
+///
+/// As [`text_token`].
+pub fn host_name<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<HostName, DecodeError> {
+    let v = text_token(r, &el, "eppcom:labelType", 1, 255)?;
+    typed(&el, v, HostName::new)
+}
+
+/// Reads the text of `el` as a contact id (`eppcom:clIDType`: token, 3-16).
+///
+/// # Errors
+///
+/// As [`text_token`].
+pub fn contact_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<ContactId, DecodeError> {
+    let v = text_token(r, &el, "eppcom:clIDType", 3, 16)?;
+    typed(&el, v, ContactId::new)
+}
+
+/// Reads the text of `el` as a client (registrar) id (`eppcom:clIDType`: token, 3-16).
+///
+/// # Errors
+///
+/// As [`text_token`].
+pub fn client_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<ClientId, DecodeError> {
+    let v = text_token(r, &el, "eppcom:clIDType", 3, 16)?;
+    typed(&el, v, ClientId::new)
 }
 
 /// Maps a collapsed token onto one of `values`.
