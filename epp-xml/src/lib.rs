@@ -40,6 +40,7 @@ mod generated;
 #[cfg(any(test, fuzzing, feature = "test-util"))]
 #[doc(hidden)]
 pub mod fuzz_target;
+mod greeting;
 pub mod host;
 pub mod ns;
 mod reader;
@@ -61,10 +62,13 @@ pub use generated::eppcom::{
     ExtAuthInfoType as ExtAuthInfo, PwAuthInfoType as PwAuthInfo, ReasonType as Reason,
     TrStatusType as TrStatus,
 };
-pub use response::{
+pub use greeting::{
     Dcp, DcpAccess, DcpAccessKind, DcpExpiry, DcpExpiryKind, DcpOurs, DcpPurpose, DcpRecipient,
-    DcpRetention, DcpRetentionKind, DcpStatement, EppResult, ErrValue, ExtValue, Greeting, MsgQ,
-    PaTrId, ResData, Response, ResponseExtension, TrId, encode_greeting, encode_response,
+    DcpRetention, DcpRetentionKind, DcpStatement, Greeting, encode_greeting,
+};
+pub use response::{
+    EppResult, ErrValue, ExtValue, MsgQ, PaTrId, ResData, Response, ResponseExtension, TrId,
+    encode_response,
 };
 pub use result::ResultCode;
 pub use secdns::SecDnsExtension;
