@@ -1,6 +1,7 @@
 //! Every kind of response this crate writes (each resData, secDNS and Norid extensions,
 //! service messages with embedded responses, extValue, greeting) validates against our
-//! schemas, and the files under `tests/data/response/` are reproduced exactly.
+//! schemas, the files under `tests/data/response/` are reproduced exactly, and each decodes
+//! (a client's side) back to the value it was written from.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -349,13 +350,19 @@ fn every_response_kind_validates_and_matches_its_golden_file() {
     let mut paths = Vec::new();
     let mut docs = all();
     let mut greeting = Vec::new();
-    encode_greeting(
-        &epp_norid_ext::greeting("Norid EPP server", t()),
-        &mut greeting,
+    let greeting_value = epp_norid_ext::greeting("Norid EPP server", t());
+    encode_greeting(&greeting_value, &mut greeting);
+    assert_eq!(
+        decode_response(&greeting).unwrap(),
+        NoridServerDoc::Greeting(greeting_value)
     );
     for (name, r) in docs.drain(..) {
         let mut out = Vec::new();
         encode_response(&r, &mut out);
+        match decode_response(&out) {
+            Ok(NoridServerDoc::Response(back)) => assert_eq!(back, r, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
         paths.push((name, out));
     }
     paths.push(("greeting", greeting));

@@ -1,7 +1,8 @@
 //! Golden tests from Norid's seed exchanges (`../shared/seeds/exchanges`): every seed
 //! command decodes to the expected typed value, and every seed response is reproduced from
-//! its typed value (byte for byte for 030-033, as canonical XML for all). Every response
-//! the tests produce also validates against our schemas.
+//! its typed value (byte for byte for 030-033, as canonical XML for all) and decodes (a
+//! client's side) back to that value. Every response the tests produce also validates
+//! against our schemas.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -252,6 +253,15 @@ fn seed_responses_are_reproduced() {
     assert_eq!(responses.len(), common::files(&dir, ".rsp.xml").len());
     for (name, value) in responses {
         let expected = std::fs::read(dir.join(name)).unwrap();
+        match epp_norid_ext::decode_response(&expected) {
+            Ok(epp_norid_ext::NoridServerDoc::Response(decoded)) => {
+                assert_eq!(
+                    decoded, value,
+                    "{name}: Norid's response decodes differently"
+                );
+            }
+            other => panic!("{name}: {other:?}"),
+        }
         let mut ours = Vec::new();
         encode_response(&value, &mut ours);
         assert_eq!(

@@ -35,6 +35,8 @@ pub struct Element<'a> {
     ns: Cow<'static, str>,
     name: &'a str,
     prefix: &'static str,
+    /// The prefix as written in the document (empty for the default namespace).
+    written_prefix: &'a str,
     attrs: Vec<(&'a str, Cow<'a, str>)>,
     /// Byte offset of the element's `<` in the input.
     start: usize,
@@ -49,6 +51,12 @@ impl<'a> Element<'a> {
     /// The element's local name.
     pub fn name(&self) -> &'a str {
         self.name
+    }
+
+    /// The namespace prefix as written in the document (empty when the element is in the
+    /// default namespace or in none).
+    pub fn written_prefix(&self) -> &'a str {
+        self.written_prefix
     }
 
     /// Whether the element is `{ns}name`.
@@ -395,6 +403,10 @@ impl<'a> XmlReader<'a> {
         }
         self.depth += 1;
         let local = self.borrow_str(e.local_name().into_inner());
+        let written_prefix = e
+            .name()
+            .prefix()
+            .map_or("", |p| self.borrow_str(p.into_inner()));
         if self.depth > MAX_DEPTH {
             return Err(DecodeError::new(
                 ErrorKind::Refused,
@@ -484,6 +496,7 @@ impl<'a> XmlReader<'a> {
             ns,
             name: local,
             prefix,
+            written_prefix,
             attrs,
             start,
         })
