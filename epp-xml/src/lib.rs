@@ -51,6 +51,8 @@ mod response;
 mod result;
 pub mod secdns;
 mod seq;
+#[cfg(any(test, feature = "test-util"))]
+pub mod strategy;
 mod value;
 mod writer;
 
