@@ -429,3 +429,82 @@ fn generated_documents_validate_against_our_schemas() {
     common::xmllint_validate(&files);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Writes the generated seeds of the fuzz corpora (`fuzz/corpus/*/gen-*`): one command per
+/// command kind and Norid extension, one response per `resData` kind, service messages and
+/// greetings, all from a deterministic runner. Run it when the strategies change:
+/// `cargo test -p epp-norid-ext --test roundtrip -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore = "writes files into fuzz/corpus; run by hand"]
+fn write_fuzz_seeds() {
+    use epp_xml::NoExtensions;
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let mut runner = TestRunner::deterministic();
+    let slug = |s: &str| s.replace(' ', "-");
+    let mut write = |target: &str, name: String, bytes: Vec<u8>| {
+        let dir = corpus.join(target);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("gen-{name}")), bytes).unwrap();
+    };
+    let plain = ExtStrategies::<NoExtensions>::none();
+    for (name, kind) in s::command_kinds::<NoExtensions>() {
+        let c = s::command_with(kind, &plain)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let mut out = Vec::new();
+        epp_xml::encode_request(&Request::Command(c), &mut out);
+        write("xml_roundtrip", slug(name), out);
+    }
+    let ext = ext();
+    for (name, kind) in s::command_kinds::<Norid>() {
+        let c = s::command_with(kind, &ext)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let mut out = Vec::new();
+        encode_request(&Request::Command(c), &mut out);
+        write("norid_roundtrip", slug(name), out);
+    }
+    for i in 0..4 {
+        let c = s::command_with(
+            ext_command()
+                .prop_map(epp_xml::CommandKind::Extension)
+                .boxed(),
+            &ext,
+        )
+        .new_tree(&mut runner)
+        .unwrap()
+        .current();
+        let mut out = Vec::new();
+        encode_request(&Request::Command(c), &mut out);
+        write("norid_roundtrip", format!("extension-command-{i}"), out);
+    }
+    for (name, kind) in s::res_data_kinds::<Norid>() {
+        let r = s::response_with(kind.prop_map(Some).boxed(), &ext)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let mut out = Vec::new();
+        encode_response(&r, &mut out);
+        write("response_roundtrip", slug(name), out);
+    }
+    for i in 0..3 {
+        let r = s::response_with(
+            service_message()
+                .prop_map(|m| Some(ResData::Extension(NoridResData::Message(m))))
+                .boxed(),
+            &ext,
+        )
+        .new_tree(&mut runner)
+        .unwrap()
+        .current();
+        let mut out = Vec::new();
+        encode_response(&r, &mut out);
+        write("response_roundtrip", format!("service-message-{i}"), out);
+    }
+    let g = s::greeting().new_tree(&mut runner).unwrap().current();
+    let mut out = Vec::new();
+    encode_greeting(&g, &mut out);
+    write("response_roundtrip", "greeting".to_owned(), out);
+}

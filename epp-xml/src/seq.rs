@@ -471,14 +471,17 @@ pub fn signed(
     Ok(n as i64)
 }
 
-/// Parses `xs:dateTime`.
+/// Parses `xs:dateTime` at the precision EPP documents show: whole centiseconds, finer
+/// digits truncated (so that a decoded value always re-encodes to itself).
 ///
 /// # Errors
 ///
 /// [`ErrorKind::ValueSyntax`].
 pub fn date_time(el: &Element<'_>, raw: &str) -> Result<Timestamp, DecodeError> {
     let v = collapse_whitespace(raw);
-    Timestamp::parse(&v).map_err(|e| syntax(el, format!("'{v}' is not a valid xs:dateTime ({e})")))
+    Timestamp::parse(&v)
+        .map(Timestamp::truncate_to_centis)
+        .map_err(|e| syntax(el, format!("'{v}' is not a valid xs:dateTime ({e})")))
 }
 
 /// Reads the text of `el` (which takes no attributes) as `xs:dateTime`.
