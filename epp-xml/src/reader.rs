@@ -455,8 +455,40 @@ impl<'a> XmlReader<'a> {
                     format!("<{local}> has more than {MAX_ATTRS} attributes"),
                 ));
             }
+            // Every value must be well-formed, whatever the attribute (namespace declarations
+            // and xsi:schemaLocation included): references resolve, characters are XML's.
+            let raw = self.borrow_str(&a.value);
+            let value = if raw.contains('&') {
+                let v = a
+                    .unescape_value()
+                    .map_err(|err| malformed(&format!("bad attribute value on <{local}>: {err}")))?
+                    .into_owned();
+                check_chars(&v)?;
+                Cow::Owned(v)
+            } else {
+                check_chars(raw)?;
+                Cow::Borrowed(raw)
+            };
+            if value.len() > MAX_ATTR_VALUE {
+                return Err(DecodeError::new(
+                    ErrorKind::Refused,
+                    format!(
+                        "an attribute value on <{local}> is longer than {MAX_ATTR_VALUE} bytes"
+                    ),
+                ));
+            }
             let key = a.key;
             if key.as_namespace_binding().is_some() {
+                // quick-xml binds the raw value; a reference would name another namespace
+                // than the one the document means.
+                if raw.contains('&') {
+                    return Err(DecodeError::new(
+                        ErrorKind::Refused,
+                        format!(
+                            "a namespace declaration on <{local}> uses an entity or character reference"
+                        ),
+                    ));
+                }
                 continue;
             }
             let (res, attr_local) = self.inner.resolve_attribute(key);
@@ -484,30 +516,6 @@ impl<'a> XmlReader<'a> {
                         String::from_utf8_lossy(&p)
                     )));
                 }
-            }
-            let raw = self.borrow_str(&a.value);
-            let value = if raw.contains('&') {
-                let v = a
-                    .unescape_value()
-                    .map_err(|err| {
-                        DecodeError::new(
-                            ErrorKind::Refused,
-                            format!("attribute '{attr_local}' on <{local}>: {err}"),
-                        )
-                    })?
-                    .into_owned();
-                check_chars(&v)?;
-                Cow::Owned(v)
-            } else {
-                Cow::Borrowed(raw)
-            };
-            if value.len() > MAX_ATTR_VALUE {
-                return Err(DecodeError::new(
-                    ErrorKind::Refused,
-                    format!(
-                        "an attribute value on <{local}> is longer than {MAX_ATTR_VALUE} bytes"
-                    ),
-                ));
             }
             attrs.push((attr_local, value));
         }
