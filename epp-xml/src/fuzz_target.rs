@@ -142,7 +142,7 @@ pub fn rewrite_prefixes(data: &[u8]) -> Option<Vec<u8>> {
                     }
                     let (ares, alocal) = r.resolve_attribute(a.key);
                     let alocal = std::str::from_utf8(alocal.as_ref()).ok()?;
-                    let value = a.unescape_value().ok()?;
+                    let value = a.decode_and_unescape_value(r.decoder()).ok()?;
                     match ares {
                         ResolveResult::Unbound => {
                             out.extend_from_slice(format!(" {alocal}=\"").as_bytes());

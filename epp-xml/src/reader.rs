@@ -9,9 +9,9 @@
 
 use std::borrow::Cow;
 
+use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::{PrefixDeclaration, ResolveResult};
-use quick_xml::{NsReader, Reader};
+use quick_xml::name::PrefixDeclaration;
 
 use crate::error::{DecodeError, ErrorKind};
 
@@ -26,6 +26,10 @@ pub const MAX_ATTR_VALUE: usize = 1024;
 pub const MAX_ATTRS: usize = 32;
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+/// The namespace the `xml` prefix is bound to by definition.
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+/// The namespace of namespace declarations, which no prefix may be bound to.
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 
 /// Namespace URIs and the prefixes used for them in error messages.
 pub type NamespaceTable = &'static [(&'static str, &'static str)];
@@ -62,7 +66,11 @@ impl<'a> Element<'a> {
 
     /// Whether the element is `{ns}name`.
     pub fn is(&self, ns: &str, name: &str) -> bool {
-        self.name == name && self.ns == ns
+        // Namespaces are interned from the tables the callers' constants come from, so the
+        // same pointer usually means the same string; compare the bytes otherwise.
+        self.name == name
+            && (std::ptr::eq(self.ns.as_ptr(), ns.as_ptr()) && self.ns.len() == ns.len()
+                || *self.ns == *ns)
     }
 
     /// The element's name for messages, with the customary prefix of its namespace:
@@ -124,11 +132,34 @@ enum Token<'a> {
     Eof,
 }
 
+/// A namespace declaration in scope.
+#[derive(Debug, Clone)]
+struct Binding<'a> {
+    /// The prefix as written; empty for the default namespace.
+    prefix: &'a str,
+    /// The namespace URI; empty when `xmlns=""` undeclares the default namespace.
+    ns: Cow<'static, str>,
+    /// The customary prefix of `ns`, for messages.
+    hint: &'static str,
+    /// Depth of the element that declares it (0: predefined).
+    depth: usize,
+}
+
 /// The strict pull reader. See the module documentation for what it refuses.
+///
+/// Namespaces are resolved here rather than by quick-xml's `NsReader`, in the one pass over
+/// each element's attributes the reader makes anyway, with the well-formedness rules of
+/// Namespaces in XML 1.0 (no undeclared prefix, `xml` and `xmlns` reserved, no empty
+/// prefixed declaration).
 pub struct XmlReader<'a> {
-    inner: NsReader<&'a [u8]>,
+    inner: Reader<&'a [u8]>,
     input: &'a str,
     namespaces: [NamespaceTable; 2],
+    /// The declarations in scope, innermost last.
+    bindings: Vec<Binding<'a>>,
+    /// Scratch space for the attributes of the element being started (prefix, local name,
+    /// value), kept between elements to save an allocation each.
+    scratch: Vec<(&'a str, &'a str, Cow<'a, str>)>,
     depth: usize,
     /// The last start was an empty-element tag: the next token is its end.
     pending_end: bool,
@@ -150,13 +181,8 @@ impl<'a> XmlReader<'a> {
                 format!("document is not valid UTF-8 (at byte {})", e.valid_up_to()),
             )
         })?;
-        if let Some(at) = input.iter().position(|&b| b == 0) {
-            return Err(DecodeError::new(
-                ErrorKind::Refused,
-                format!("document contains a NUL byte (at byte {at})"),
-            ));
-        }
-        let mut inner = NsReader::from_reader(input);
+        check_document_chars(text)?;
+        let mut inner = Reader::from_reader(input);
         let config = inner.config_mut();
         config.check_comments = true;
         config.check_end_names = true;
@@ -167,6 +193,17 @@ impl<'a> XmlReader<'a> {
             inner,
             input: text,
             namespaces: [crate::ns::TABLE, extra],
+            bindings: {
+                let mut b = Vec::with_capacity(8);
+                b.push(Binding {
+                    prefix: "xml",
+                    ns: Cow::Borrowed(XML_NS),
+                    hint: "xml",
+                    depth: 0,
+                });
+                b
+            },
+            scratch: Vec::new(),
             depth: 0,
             pending_end: false,
             root_seen: false,
@@ -303,15 +340,11 @@ impl<'a> XmlReader<'a> {
         // The bindings in scope at the element (its own included): the subtree can use only
         // these or ones it declares itself, as the reader checks every name while skipping.
         let scope: Vec<(Option<Vec<u8>>, Vec<u8>)> = self
-            .inner
-            .resolver()
-            .bindings()
-            .map(|(p, ns)| {
-                let p = match p {
-                    PrefixDeclaration::Default => None,
-                    PrefixDeclaration::Named(p) => Some(p.to_vec()),
-                };
-                (p, ns.into_inner().to_vec())
+            .bindings
+            .iter()
+            .map(|b| {
+                let p = (!b.prefix.is_empty()).then(|| b.prefix.as_bytes().to_vec());
+                (p, b.ns.as_bytes().to_vec())
             })
             .collect();
         self.skip(el)?;
@@ -330,7 +363,7 @@ impl<'a> XmlReader<'a> {
     fn next_token(&mut self) -> Result<Token<'a>, DecodeError> {
         if self.pending_end {
             self.pending_end = false;
-            self.depth -= 1;
+            self.end_scope();
             return Ok(Token::End);
         }
         loop {
@@ -346,18 +379,15 @@ impl<'a> XmlReader<'a> {
                     return Ok(Token::Start(el));
                 }
                 Event::End(_) => {
-                    self.depth = self.depth.saturating_sub(1);
+                    self.end_scope();
                     return Ok(Token::End);
                 }
+                // Characters were checked for the whole document in `new`.
                 Event::Text(t) => {
-                    let s = self.borrow_str(t.as_ref());
-                    check_chars(s)?;
-                    return Ok(Token::Text(Cow::Borrowed(s)));
+                    return Ok(Token::Text(Cow::Borrowed(self.borrow_str(t.as_ref()))));
                 }
                 Event::CData(t) => {
-                    let s = self.borrow_str(t.as_ref());
-                    check_chars(s)?;
-                    return Ok(Token::Text(Cow::Borrowed(s)));
+                    return Ok(Token::Text(Cow::Borrowed(self.borrow_str(t.as_ref()))));
                 }
                 Event::GeneralRef(r) => {
                     let c = match r.resolve_char_ref() {
@@ -415,7 +445,20 @@ impl<'a> XmlReader<'a> {
         }
     }
 
-    fn start(&mut self, e: BytesStart<'a>, empty: bool) -> Result<Element<'a>, DecodeError> {
+    /// Leaves the element at the current depth: its declarations go out of scope.
+    fn end_scope(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        while self.bindings.last().is_some_and(|b| b.depth > self.depth) {
+            self.bindings.pop();
+        }
+    }
+
+    /// The binding of `prefix` (empty: the default namespace) in scope.
+    fn lookup(&self, prefix: &str) -> Option<&Binding<'a>> {
+        self.bindings.iter().rev().find(|b| b.prefix == prefix)
+    }
+
+    fn start(&mut self, e: BytesStart<'a>, _empty: bool) -> Result<Element<'a>, DecodeError> {
         if self.depth == 0 {
             if self.root_seen {
                 return Err(malformed("content after the root element"));
@@ -434,17 +477,10 @@ impl<'a> XmlReader<'a> {
                 format!("elements are nested deeper than {MAX_DEPTH} levels (at <{local}>)"),
             ));
         }
-        let (ns, prefix) = match self.inner.resolve_element(e.name()).0 {
-            ResolveResult::Bound(n) => self.intern(n.into_inner()),
-            ResolveResult::Unbound => (Cow::Borrowed(""), ""),
-            ResolveResult::Unknown(p) => {
-                return Err(malformed(&format!(
-                    "undeclared namespace prefix '{}' on <{local}>",
-                    String::from_utf8_lossy(&p)
-                )));
-            }
-        };
-        let mut attrs = Vec::new();
+        // One pass over the attributes: check each value, take the namespace declarations
+        // into scope, keep the others (with their prefixes) for resolving below.
+        let mut others = std::mem::take(&mut self.scratch);
+        others.clear();
         let mut count = 0usize;
         for a in e.attributes() {
             let a = a.map_err(|err| malformed(&format!("bad attribute on <{local}>: {err}")))?;
@@ -460,13 +496,12 @@ impl<'a> XmlReader<'a> {
             let raw = self.borrow_str(&a.value);
             let value = if raw.contains('&') {
                 let v = a
-                    .unescape_value()
+                    .decode_and_unescape_value(self.inner.decoder())
                     .map_err(|err| malformed(&format!("bad attribute value on <{local}>: {err}")))?
                     .into_owned();
                 check_chars(&v)?;
                 Cow::Owned(v)
             } else {
-                check_chars(raw)?;
                 Cow::Borrowed(raw)
             };
             if value.len() > MAX_ATTR_VALUE {
@@ -477,50 +512,73 @@ impl<'a> XmlReader<'a> {
                     ),
                 ));
             }
-            let key = a.key;
-            if key.as_namespace_binding().is_some() {
-                // quick-xml binds the raw value; a reference would name another namespace
-                // than the one the document means.
-                if raw.contains('&') {
-                    return Err(DecodeError::new(
-                        ErrorKind::Refused,
-                        format!(
-                            "a namespace declaration on <{local}> uses an entity or character reference"
-                        ),
-                    ));
+            match a.key.as_namespace_binding() {
+                Some(declaration) => {
+                    // A reference would make the namespace another than the one written.
+                    if raw.contains('&') {
+                        return Err(DecodeError::new(
+                            ErrorKind::Refused,
+                            format!(
+                                "a namespace declaration on <{local}> uses an entity or character reference"
+                            ),
+                        ));
+                    }
+                    let prefix = match declaration {
+                        PrefixDeclaration::Default => "",
+                        PrefixDeclaration::Named(p) => self.borrow_str(p),
+                    };
+                    self.declare(prefix, raw, local)?;
                 }
+                None => {
+                    let key_local = self.borrow_str(a.key.local_name().into_inner());
+                    let key_prefix = a
+                        .key
+                        .prefix()
+                        .map_or("", |p| self.borrow_str(p.into_inner()));
+                    others.push((key_prefix, key_local, value));
+                }
+            }
+        }
+        let (ns, prefix) = match self.lookup(written_prefix) {
+            Some(b) => (b.ns.clone(), b.hint),
+            None if written_prefix.is_empty() => (Cow::Borrowed(""), ""),
+            None => {
+                return Err(malformed(&format!(
+                    "undeclared namespace prefix '{written_prefix}' on <{local}>"
+                )));
+            }
+        };
+        let mut attrs = Vec::with_capacity(others.len());
+        for (key_prefix, key_local, value) in others.drain(..) {
+            if key_prefix.is_empty() {
+                attrs.push((key_local, value));
                 continue;
             }
-            let (res, attr_local) = self.inner.resolve_attribute(key);
-            let attr_local = self.borrow_str(attr_local.into_inner());
-            match res {
-                ResolveResult::Unbound => {}
-                ResolveResult::Bound(n) if n.into_inner() == XSI.as_bytes() => {
-                    if attr_local == "schemaLocation" || attr_local == "noNamespaceSchemaLocation" {
+            match self.lookup(key_prefix) {
+                Some(b) if b.ns == XSI => {
+                    if key_local == "schemaLocation" || key_local == "noNamespaceSchemaLocation" {
                         continue;
                     }
                     return Err(DecodeError::new(
                         ErrorKind::Structure,
-                        format!("attribute xsi:{attr_local} is not allowed on <{local}>"),
+                        format!("attribute xsi:{key_local} is not allowed on <{local}>"),
                     ));
                 }
-                ResolveResult::Bound(_) => {
+                Some(_) => {
                     return Err(DecodeError::new(
                         ErrorKind::Structure,
-                        format!("qualified attribute '{attr_local}' is not allowed on <{local}>"),
+                        format!("qualified attribute '{key_local}' is not allowed on <{local}>"),
                     ));
                 }
-                ResolveResult::Unknown(p) => {
+                None => {
                     return Err(malformed(&format!(
-                        "undeclared namespace prefix '{}' on an attribute of <{local}>",
-                        String::from_utf8_lossy(&p)
+                        "undeclared namespace prefix '{key_prefix}' on an attribute of <{local}>"
                     )));
                 }
             }
-            attrs.push((attr_local, value));
         }
+        self.scratch = others;
         let start = self.offset_of(e.as_ref()).saturating_sub(1);
-        let _ = empty;
         Ok(Element {
             ns,
             name: local,
@@ -531,7 +589,40 @@ impl<'a> XmlReader<'a> {
         })
     }
 
+    /// Takes `xmlns:prefix="uri"` (or `xmlns="uri"` when `prefix` is empty) into the scope
+    /// of the element being started, with the rules of Namespaces in XML 1.0.
+    fn declare(&mut self, prefix: &'a str, uri: &str, local: &str) -> Result<(), DecodeError> {
+        let refuse = |what: String| Err(malformed(&format!("{what} on <{local}>")));
+        if prefix == "xmlns" {
+            return refuse("the prefix 'xmlns' may not be declared".to_owned());
+        }
+        if (prefix == "xml") != (uri == XML_NS) {
+            return refuse(format!(
+                "the prefix 'xml' and only it is bound to {XML_NS} (found xmlns:{prefix}=\"{uri}\")"
+            ));
+        }
+        if uri == XMLNS_NS {
+            return refuse(format!("no prefix may be bound to {XMLNS_NS}"));
+        }
+        if !prefix.is_empty() && uri.is_empty() {
+            return refuse(format!(
+                "the prefix '{prefix}' may not be undeclared (xmlns:{prefix}=\"\")"
+            ));
+        }
+        let (ns, hint) = self.intern(uri.as_bytes());
+        self.bindings.push(Binding {
+            prefix,
+            ns,
+            hint,
+            depth: self.depth,
+        });
+        Ok(())
+    }
+
     fn intern(&self, uri: &[u8]) -> (Cow<'static, str>, &'static str) {
+        if uri.is_empty() {
+            return (Cow::Borrowed(""), "");
+        }
         for table in self.namespaces {
             for (u, p) in table.iter() {
                 if u.as_bytes() == uri {
@@ -663,6 +754,34 @@ fn is_xml_char(c: char) -> bool {
     matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
 }
 
+/// Refuses characters XML forbids anywhere in a document. In valid UTF-8 these are the C0
+/// controls other than tab, LF and CR (single bytes below 0x20) and U+FFFE/U+FFFF (encoded
+/// EF BF BE/BF): one branch-free pass flags either, and only a flagged document is looked
+/// at character by character. NUL gets its own reason.
+fn check_document_chars(s: &str) -> Result<(), DecodeError> {
+    let flagged = s.as_bytes().chunks(64).any(|chunk| {
+        chunk.iter().fold(false, |bad, &b| {
+            bad | ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')) | (b == 0xEF)
+        })
+    });
+    if !flagged {
+        return Ok(());
+    }
+    match s.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+        None => Ok(()),
+        Some((at, '\0')) => Err(DecodeError::new(
+            ErrorKind::Refused,
+            format!("document contains a NUL byte (at byte {at})"),
+        )),
+        Some((_, c)) => Err(malformed(&format!(
+            "character U+{:04X} is not allowed in XML",
+            c as u32
+        ))),
+    }
+}
+
+/// Checks a value produced by resolving references (the document's own characters were
+/// checked by [`check_document_chars`]).
 fn check_chars(s: &str) -> Result<(), DecodeError> {
     match s.chars().find(|&c| !is_xml_char(c)) {
         None => Ok(()),
@@ -711,6 +830,67 @@ mod tests {
         format!(
             r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0" {root_decls}><command><info><domain:info xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>a.no</domain:name><domain:authInfo><domain:ext>{ext}</domain:ext></domain:authInfo></domain:info></info></command></epp>"#
         )
+    }
+
+    #[test]
+    fn namespace_declarations_follow_namespaces_in_xml() {
+        let epp = "urn:ietf:params:xml:ns:epp-1.0";
+        for (attrs, body, reason) in [
+            (
+                r#"xmlns:xmlns="urn:x""#,
+                "<hello/>",
+                "the prefix 'xmlns' may not be declared",
+            ),
+            (
+                r#"xmlns:xml="urn:x""#,
+                "<hello/>",
+                "the prefix 'xml' and only it",
+            ),
+            (
+                r#"xmlns:x="http://www.w3.org/XML/1998/namespace""#,
+                "<hello/>",
+                "the prefix 'xml' and only it",
+            ),
+            (
+                r#"xmlns:x="http://www.w3.org/2000/xmlns/""#,
+                "<hello/>",
+                "no prefix may be bound to",
+            ),
+            (
+                r#"xmlns:x="""#,
+                "<hello/>",
+                "the prefix 'x' may not be undeclared",
+            ),
+            // A prefix declared on a sibling is out of scope.
+            (
+                "",
+                r#"<command><logout xmlns:d="urn:ietf:params:xml:ns:domain-1.0"/><d:x/></command>"#,
+                "undeclared namespace prefix 'd' on <x>",
+            ),
+        ] {
+            let doc = format!(r#"<epp xmlns="{epp}" {attrs}>{body}</epp>"#);
+            let err = decode::<NoExtensions>(doc.as_bytes()).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                crate::ErrorKind::Malformed,
+                "{doc}: {}",
+                err.reason()
+            );
+            assert!(err.reason().contains(reason), "{doc}: {}", err.reason());
+        }
+        // The default namespace may be undeclared, and a redeclared prefix shadows the outer.
+        let doc = r#"<e:epp xmlns:e="urn:other"><e:hello xmlns:e="urn:ietf:params:xml:ns:epp-1.0"/></e:epp>"#;
+        let err = decode::<NoExtensions>(doc.as_bytes()).unwrap_err();
+        assert!(
+            err.reason().contains("the root element must be <epp>"),
+            "{}",
+            err.reason()
+        );
+        let doc = format!(r#"<e:epp xmlns:e="{epp}" xmlns:x="urn:x"><e:hello xmlns=""/></e:epp>"#);
+        assert_eq!(
+            decode::<NoExtensions>(doc.as_bytes()).unwrap(),
+            Request::Hello
+        );
     }
 
     #[test]

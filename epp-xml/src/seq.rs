@@ -324,7 +324,7 @@ pub fn typed<T>(
 /// As [`text_token`].
 pub fn domain_name<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<DomainName, DecodeError> {
     let v = text_token(r, &el, "eppcom:labelType", 1, 255)?;
-    typed(&el, v, DomainName::new)
+    Ok(DomainName::from_checked(v))
 }
 
 /// Reads the text of `el` as a host name (`eppcom:labelType`: token, 1-255).
@@ -334,7 +334,7 @@ pub fn domain_name<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<DomainN
 /// As [`text_token`].
 pub fn host_name<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<HostName, DecodeError> {
     let v = text_token(r, &el, "eppcom:labelType", 1, 255)?;
-    typed(&el, v, HostName::new)
+    Ok(HostName::from_checked(v))
 }
 
 /// Reads the text of `el` as a contact id (`eppcom:clIDType`: token, 3-16).
@@ -344,7 +344,7 @@ pub fn host_name<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<HostName,
 /// As [`text_token`].
 pub fn contact_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<ContactId, DecodeError> {
     let v = text_token(r, &el, "eppcom:clIDType", 3, 16)?;
-    typed(&el, v, ContactId::new)
+    Ok(ContactId::from_checked(v))
 }
 
 /// Reads the text of `el` as a client (registrar) id (`eppcom:clIDType`: token, 3-16).
@@ -354,7 +354,7 @@ pub fn contact_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<ContactI
 /// As [`text_token`].
 pub fn client_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<ClientId, DecodeError> {
     let v = text_token(r, &el, "eppcom:clIDType", 3, 16)?;
-    typed(&el, v, ClientId::new)
+    Ok(ClientId::from_checked(v))
 }
 
 /// Maps a collapsed token onto one of `values`.

@@ -39,12 +39,20 @@ pub enum ValueError {
 /// (space, tab, CR, LF) to one space. Borrows when nothing changes.
 pub fn collapse_whitespace(s: &str) -> std::borrow::Cow<'_, str> {
     let is_ws = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n');
-    let trimmed = s.trim_matches(is_ws);
-    let needs_work =
-        trimmed.len() != s.len() || trimmed.contains(['\t', '\r', '\n']) || trimmed.contains("  ");
+    // One pass over the bytes: a value needs work when it has a tab, CR or LF, two spaces
+    // in a row, or a space at either end. Whitespace is ASCII, so bytes suffice.
+    let bytes = s.as_bytes();
+    let mut prev_space = true;
+    let mut needs_work = false;
+    for &b in bytes {
+        needs_work |= matches!(b, b'\t' | b'\r' | b'\n') | (prev_space & (b == b' '));
+        prev_space = b == b' ';
+    }
+    needs_work |= prev_space && !bytes.is_empty();
     if !needs_work {
         return std::borrow::Cow::Borrowed(s);
     }
+    let trimmed = s.trim_matches(is_ws);
     let mut out = String::with_capacity(trimmed.len());
     let mut last_ws = false;
     for c in trimmed.chars() {
@@ -117,6 +125,17 @@ macro_rules! token_type {
                 check_len($type_name, &value, $min, $max)?;
                 $( token_type!(@lower $lower, value); )?
                 Ok(Self(value))
+            }
+
+            /// Builds the value from a token the decoder has already checked against the
+            /// same facets (collapsed, within the lengths), skipping the second check.
+            #[allow(dead_code, reason = "not every type is read from a document")]
+            pub(crate) fn from_checked(value: String) -> Self {
+                #[allow(unused_mut)]
+                let mut value = value;
+                debug_assert!(Self::new(value.clone()).is_ok(), "{value:?}");
+                $( token_type!(@lower $lower, value); )?
+                Self(value)
             }
 
             /// The value as a string slice.
