@@ -471,6 +471,13 @@ impl<'a> XmlReader<'a> {
             .name()
             .prefix()
             .map_or("", |p| self.borrow_str(p.into_inner()));
+        // quick-xml takes anything up to whitespace, '/' or '>' for a name.
+        if !is_ncname(local) || (e.name().prefix().is_some() && !is_ncname(written_prefix)) {
+            return Err(malformed(&format!(
+                "'{}' is not a valid element name",
+                self.borrow_str(e.name().into_inner())
+            )));
+        }
         if self.depth > MAX_DEPTH {
             return Err(DecodeError::new(
                 ErrorKind::Refused,
@@ -512,31 +519,23 @@ impl<'a> XmlReader<'a> {
                     ),
                 ));
             }
+            let key_local = self.borrow_str(a.key.local_name().into_inner());
+            let key_prefix = a.key.prefix().map(|p| self.borrow_str(p.into_inner()));
+            if !is_ncname(key_local) || key_prefix.is_some_and(|p| !is_ncname(p)) {
+                return Err(malformed(&format!(
+                    "'{}' is not a valid attribute name (on <{local}>)",
+                    self.borrow_str(a.key.into_inner())
+                )));
+            }
             match a.key.as_namespace_binding() {
                 Some(declaration) => {
-                    // A reference would make the namespace another than the one written.
-                    if raw.contains('&') {
-                        return Err(DecodeError::new(
-                            ErrorKind::Refused,
-                            format!(
-                                "a namespace declaration on <{local}> uses an entity or character reference"
-                            ),
-                        ));
-                    }
                     let prefix = match declaration {
                         PrefixDeclaration::Default => "",
                         PrefixDeclaration::Named(p) => self.borrow_str(p),
                     };
-                    self.declare(prefix, raw, local)?;
+                    self.declare(prefix, &value, local)?;
                 }
-                None => {
-                    let key_local = self.borrow_str(a.key.local_name().into_inner());
-                    let key_prefix = a
-                        .key
-                        .prefix()
-                        .map_or("", |p| self.borrow_str(p.into_inner()));
-                    others.push((key_prefix, key_local, value));
-                }
+                None => others.push((key_prefix.unwrap_or(""), key_local, value)),
             }
         }
         let (ns, prefix) = match self.lookup(written_prefix) {
@@ -746,6 +745,18 @@ fn self_contained(raw: &str, scope: &[(Option<Vec<u8>>, Vec<u8>)]) -> Result<Str
     String::from_utf8(out).map_err(|e| e.to_string())
 }
 
+/// Whether `s` is an XML `NCName` (a name without a colon). ASCII characters are checked
+/// exactly; characters outside ASCII are accepted (the `NameChar` ranges exclude only a
+/// few of them, such as U+00D7 and U+00F7).
+fn is_ncname(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    let start = |c: char| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii();
+    start(first) && chars.all(|c| start(c) || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
 fn is_ws(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
@@ -891,6 +902,32 @@ mod tests {
             decode::<NoExtensions>(doc.as_bytes()).unwrap(),
             Request::Hello
         );
+        // References in a declaration are resolved before the namespace is compared.
+        let doc = r#"<epp xmlns="urn:ietf:params:xml:ns:epp&#45;1.0"><hello/></epp>"#;
+        assert_eq!(
+            decode::<NoExtensions>(doc.as_bytes()).unwrap(),
+            Request::Hello
+        );
+    }
+
+    #[test]
+    fn names_must_be_ncnames() {
+        for doc in [
+            r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><:hello/></epp>"#,
+            r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><hello:/></epp>"#,
+            r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><1hello/></epp>"#,
+            r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><he"llo/></epp>"#,
+            r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0" :a="x"><hello/></epp>"#,
+            r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0" a!="x"><hello/></epp>"#,
+        ] {
+            let err = decode::<NoExtensions>(doc.as_bytes()).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                crate::ErrorKind::Malformed,
+                "{doc}: {}",
+                err.reason()
+            );
+        }
     }
 
     #[test]

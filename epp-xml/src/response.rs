@@ -51,12 +51,14 @@ impl<X: Extension> Response<X> {
     }
 
     /// The response to a document that failed to decode: the error's code and message,
-    /// an `<extValue>` whose reason is the error's reason, and its clTRID when known.
+    /// an `<extValue>` whose reason is the error's reason (tabs and line breaks, which a
+    /// reason quoting the document may hold, made spaces as `epp:msgType` reads them), and
+    /// its clTRID when known.
     pub fn from_error(err: &crate::DecodeError, sv_trid: SvTrid) -> Self {
         let mut r = EppResult::new(err.code());
         r.ext_values.push(ExtValue {
             value: ErrValue::undefined(),
-            reason: err.reason().to_owned(),
+            reason: err.reason().replace(['\t', '\r', '\n'], " "),
         });
         Self {
             results: vec![r],
