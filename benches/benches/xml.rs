@@ -1,4 +1,6 @@
-//! Decoding typical commands with the strict decoder, and serialising a typical response.
+//! The server's side (decoding typical commands with the strict decoder, serialising a
+//! typical response) and a client's side (encoding the same commands, decoding the
+//! response). The comparison with xsd-parser's own deserialiser is `xml_reference`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
@@ -70,6 +72,29 @@ fn encode(c: &mut Criterion) {
             buf.clear();
             epp_norid_ext::encode_response(black_box(&r), &mut buf);
             black_box(buf.len());
+        })
+    });
+    g.finish();
+
+    // A client's side: the same response decoded, the corpus commands encoded.
+    let mut g = c.benchmark_group("xml_client");
+    g.throughput(Throughput::Elements(1));
+    let bytes = buf.clone();
+    g.bench_function("decode_domain_info_response", |b| {
+        b.iter(|| black_box(epp_norid_ext::decode_response(black_box(&bytes)).unwrap()))
+    });
+    let commands: Vec<_> = XML_COMMANDS
+        .iter()
+        .map(|d| epp_norid_ext::decode(d.as_bytes()).unwrap())
+        .collect();
+    g.throughput(Throughput::Elements(commands.len() as u64));
+    g.bench_function("encode_command_corpus", |b| {
+        b.iter(|| {
+            for c in &commands {
+                buf.clear();
+                epp_norid_ext::encode_request(black_box(c), &mut buf);
+                black_box(buf.len());
+            }
         })
     });
     g.finish();
