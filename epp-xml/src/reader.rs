@@ -749,13 +749,40 @@ fn self_contained(raw: &str, scope: &[(Option<Vec<u8>>, Vec<u8>)]) -> Result<Str
 /// exactly; characters outside ASCII are accepted (the `NameChar` ranges exclude only a
 /// few of them, such as U+00D7 and U+00F7).
 fn is_ncname(s: &str) -> bool {
-    let mut chars = s.chars();
-    let Some(first) = chars.next() else {
+    // Bytes of UTF-8 sequences (>= 0x80) stand for characters outside ASCII, accepted.
+    let b = s.as_bytes();
+    let Some(&first) = b.first() else {
         return false;
     };
-    let start = |c: char| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii();
-    start(first) && chars.all(|c| start(c) || c.is_ascii_digit() || c == '-' || c == '.')
+    let class = |c: u8| {
+        NAME_CLASS
+            .get(usize::from(c))
+            .copied()
+            .unwrap_or(NAME_START)
+    };
+    class(first) == NAME_START && b[1..].iter().all(|&c| class(c) != 0)
 }
+
+/// `NAME_START` for ASCII letters and `_`, `NAME_OTHER` for digits, `-` and `.`, 0 for
+/// the other ASCII characters.
+const NAME_START: u8 = 1;
+const NAME_OTHER: u8 = 2;
+const NAME_CLASS: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_alphabetic() || b == b'_' {
+            NAME_START
+        } else if b.is_ascii_digit() || b == b'-' || b == b'.' {
+            NAME_OTHER
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
 
 fn is_ws(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))

@@ -42,13 +42,15 @@ pub fn collapse_whitespace(s: &str) -> std::borrow::Cow<'_, str> {
     // One pass over the bytes: a value needs work when it has a tab, CR or LF, two spaces
     // in a row, or a space at either end. Whitespace is ASCII, so bytes suffice.
     let bytes = s.as_bytes();
-    let mut prev_space = true;
-    let mut needs_work = false;
-    for &b in bytes {
-        needs_work |= matches!(b, b'\t' | b'\r' | b'\n') | (prev_space & (b == b' '));
-        prev_space = b == b' ';
-    }
-    needs_work |= prev_space && !bytes.is_empty();
+    let controls = bytes.iter().fold(false, |acc, &b| {
+        acc | (b == b'\t') | (b == b'\r') | (b == b'\n')
+    });
+    let doubles = bytes
+        .iter()
+        .zip(bytes.iter().skip(1))
+        .fold(false, |acc, (&a, &b)| acc | ((a == b' ') & (b == b' ')));
+    let needs_work =
+        controls || doubles || bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ');
     if !needs_work {
         return std::borrow::Cow::Borrowed(s);
     }
