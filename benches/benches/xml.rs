@@ -1,4 +1,6 @@
-//! Decoding typical commands with the strict decoder, and serialising a typical response.
+//! The server's side (decoding typical commands with the strict decoder, serialising a
+//! typical response) and a client's side (encoding the same commands, decoding the
+//! response). The comparison with xsd-parser's own deserialiser is `xml_reference`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
@@ -34,27 +36,27 @@ fn encode(c: &mut Criterion) {
         msg: None,
     });
     r.res_data = Some(ResData::DomainInf(domain::InfData {
-        name: "example.no".into(),
+        name: "example.no".parse().unwrap(),
         roid: "DOM659889D-NORID".into(),
         status: vec![domain::Status {
             s: domain::StatusValue::Ok,
             lang: "en".into(),
             content: String::new(),
         }],
-        registrant: Some("TH1251O".into()),
+        registrant: Some("TH1251O".parse().unwrap()),
         contact: vec![domain::Contact {
             type_: Some(domain::ContactRole::Tech),
-            content: "TR85R".into(),
+            content: "TR85R".parse().unwrap(),
         }],
         ns: Some(domain::Ns {
             content: vec![
-                domain::NsEntry::HostObj("ns2.sol.no".into()),
-                domain::NsEntry::HostObj("ns3.sol.no".into()),
+                domain::NsEntry::HostObj("ns2.sol.no".parse().unwrap()),
+                domain::NsEntry::HostObj("ns3.sol.no".parse().unwrap()),
             ],
         }),
         host: vec![],
-        cl_id: "reg9094".into(),
-        cr_id: Some("reg9094".into()),
+        cl_id: "reg9094".parse().unwrap(),
+        cr_id: Some("reg9094".parse().unwrap()),
         cr_date: Some(t),
         up_id: None,
         up_date: Some(t),
@@ -70,6 +72,29 @@ fn encode(c: &mut Criterion) {
             buf.clear();
             epp_norid_ext::encode_response(black_box(&r), &mut buf);
             black_box(buf.len());
+        })
+    });
+    g.finish();
+
+    // A client's side: the same response decoded, the corpus commands encoded.
+    let mut g = c.benchmark_group("xml_client");
+    g.throughput(Throughput::Elements(1));
+    let bytes = buf.clone();
+    g.bench_function("decode_domain_info_response", |b| {
+        b.iter(|| black_box(epp_norid_ext::decode_response(black_box(&bytes)).unwrap()))
+    });
+    let commands: Vec<_> = XML_COMMANDS
+        .iter()
+        .map(|d| epp_norid_ext::decode(d.as_bytes()).unwrap())
+        .collect();
+    g.throughput(Throughput::Elements(commands.len() as u64));
+    g.bench_function("encode_command_corpus", |b| {
+        b.iter(|| {
+            for c in &commands {
+                buf.clear();
+                epp_norid_ext::encode_request(black_box(c), &mut buf);
+                black_box(buf.len());
+            }
         })
     });
     g.finish();

@@ -12,6 +12,11 @@
 //!   no xsd-parser runtime.
 //! - `epp-norid-ext/src/generated.rs`: types only, for Norid's `no-ext-*` schemas, with the
 //!   IETF types they reuse mapped to epp-xml's.
+//! - `benches/src/reference.rs`: xsd-parser's *own* types and quick-xml deserialisers with
+//!   its default mappings (`xs:any` as `xsd_parser_types` elements, dates as strings), for
+//!   the elements the XML bench's corpus uses (`epp:epp`, `domain:check/info/create/update`,
+//!   `no-ext-domain:create/update`); the reference our decoder is measured against. Built
+//!   only with the benches crate's `reference` feature.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -60,6 +65,11 @@ fn main() -> Result<()> {
             root.join("epp-xml/src/generated.rs"),
             header(&ietf, &root, "types only"),
             generate(base(&ietf, "crate"))?,
+        ),
+        (
+            root.join("benches/src/reference.rs"),
+            header(&reference_inputs(&root), &root, "types and quick-xml deserialisers"),
+            generate(reference_config(&reference_inputs(&root)))?,
         ),
         (
             root.join("epp-norid-ext/src/generated.rs"),
@@ -138,6 +148,12 @@ fn base(schemas: &[PathBuf], epp_xml: &str) -> Config {
         .with_type((IdentType::Type, "xs:date"), custom("Date"))
         .with_type((IdentType::Type, "xs:anyType"), custom("Empty"))
         .with_type((IdentType::Type, "epp:versionType"), custom("EppVersion"))
+        // Our schemas' facet-less restrictions of labelType and clIDType (see eppcom-1.0.xsd)
+        // become epp-xml's newtypes, which check the same facets.
+        .with_type((IdentType::Type, "eppcom:domainNameType"), custom("DomainName"))
+        .with_type((IdentType::Type, "eppcom:hostNameType"), custom("HostName"))
+        .with_type((IdentType::Type, "eppcom:contactIdType"), custom("ContactId"))
+        .with_type((IdentType::Type, "eppcom:clientIdType"), custom("ClientId"))
 }
 
 fn norid_config(schemas: &[PathBuf]) -> Config {
@@ -188,6 +204,63 @@ fn norid_config(schemas: &[PathBuf]) -> Config {
     )
 }
 
+
+/// The schemas the bench corpus needs: the envelope, domain (with host and eppcom, which it
+/// imports) and no-ext-domain-1.1 (with contact, which it imports).
+fn reference_inputs(root: &Path) -> Vec<PathBuf> {
+    [
+        "epp-xml/schemas/epp-1.0.xsd",
+        "epp-xml/schemas/eppcom-1.0.xsd",
+        "epp-xml/schemas/domain-1.0.xsd",
+        "epp-xml/schemas/host-1.0.xsd",
+        "epp-xml/schemas/contact-1.0.xsd",
+        "epp-norid-ext/schemas/no-ext-domain-1.1.xsd",
+    ]
+    .iter()
+    .map(|p| root.join(p))
+    .collect()
+}
+
+/// xsd-parser with its own defaults and its quick-xml deserialisers, restricted to the
+/// elements of the bench corpus and what they use.
+fn reference_config(schemas: &[PathBuf]) -> Config {
+    let mut config = Config::default();
+    config.parser.resolver = vec![Resolver::File];
+    config.parser.flags = ParserFlags::all();
+    config.parser.schemas = schemas.iter().cloned().map(Schema::File).collect();
+    config.interpreter.flags = InterpreterFlags::all() - InterpreterFlags::WITH_NUM_BIG_INT;
+    config.optimizer.flags = OptimizerFlags::all() - OptimizerFlags::REMOVE_DUPLICATES;
+    config.generator.flags = GeneratorFlags::USE_MODULES | GeneratorFlags::FLATTEN_STRUCT_CONTENT;
+    let elements: &[(&str, &[&str])] = &[
+        ("urn:ietf:params:xml:ns:epp-1.0", &["epp"]),
+        (
+            "urn:ietf:params:xml:ns:domain-1.0",
+            &["check", "info", "create", "update"],
+        ),
+        (
+            "http://www.norid.no/xsd/no-ext-domain-1.1",
+            &["create", "update"],
+        ),
+    ];
+    config.generator.generate = Generate::Types(
+        elements
+            .iter()
+            .flat_map(|(ns, names)| {
+                names.iter().map(move |n| {
+                    IdentQuadruple::from((
+                        IdentType::Element,
+                        NamespaceIdent::namespace(ns.as_bytes()),
+                        *n,
+                    ))
+                })
+            })
+            .collect(),
+    );
+    config
+        .with_derive(["Debug"])
+        .with_any_type_support()
+        .with_quick_xml_deserialize()
+}
 
 fn generate(config: Config) -> Result<String> {
     Ok(xsd_parser::generate(config)?.to_string())

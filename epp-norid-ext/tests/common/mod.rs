@@ -67,7 +67,7 @@ pub fn canonical(xml: &[u8]) -> String {
                         format!(
                             "{{{ans}}}{}={}",
                             String::from_utf8_lossy(local.as_ref()),
-                            a.unescape_value().unwrap()
+                            a.decode_and_unescape_value(r.decoder()).unwrap()
                         )
                     })
                     .collect();

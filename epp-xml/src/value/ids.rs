@@ -39,12 +39,22 @@ pub enum ValueError {
 /// (space, tab, CR, LF) to one space. Borrows when nothing changes.
 pub fn collapse_whitespace(s: &str) -> std::borrow::Cow<'_, str> {
     let is_ws = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n');
-    let trimmed = s.trim_matches(is_ws);
+    // One pass over the bytes: a value needs work when it has a tab, CR or LF, two spaces
+    // in a row, or a space at either end. Whitespace is ASCII, so bytes suffice.
+    let bytes = s.as_bytes();
+    let controls = bytes.iter().fold(false, |acc, &b| {
+        acc | (b == b'\t') | (b == b'\r') | (b == b'\n')
+    });
+    let doubles = bytes
+        .iter()
+        .zip(bytes.iter().skip(1))
+        .fold(false, |acc, (&a, &b)| acc | ((a == b' ') & (b == b' ')));
     let needs_work =
-        trimmed.len() != s.len() || trimmed.contains(['\t', '\r', '\n']) || trimmed.contains("  ");
+        controls || doubles || bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ');
     if !needs_work {
         return std::borrow::Cow::Borrowed(s);
     }
+    let trimmed = s.trim_matches(is_ws);
     let mut out = String::with_capacity(trimmed.len());
     let mut last_ws = false;
     for c in trimmed.chars() {
@@ -117,6 +127,17 @@ macro_rules! token_type {
                 check_len($type_name, &value, $min, $max)?;
                 $( token_type!(@lower $lower, value); )?
                 Ok(Self(value))
+            }
+
+            /// Builds the value from a token the decoder has already checked against the
+            /// same facets (collapsed, within the lengths), skipping the second check.
+            #[allow(dead_code, reason = "not every type is read from a document")]
+            pub(crate) fn from_checked(value: String) -> Self {
+                #[allow(unused_mut)]
+                let mut value = value;
+                debug_assert!(Self::new(value.clone()).is_ok(), "{value:?}");
+                $( token_type!(@lower $lower, value); )?
+                Self(value)
             }
 
             /// The value as a string slice.
