@@ -34,27 +34,27 @@ fn encode(c: &mut Criterion) {
         msg: None,
     });
     r.res_data = Some(ResData::DomainInf(domain::InfData {
-        name: "example.no".into(),
+        name: "example.no".parse().unwrap(),
         roid: "DOM659889D-NORID".into(),
         status: vec![domain::Status {
             s: domain::StatusValue::Ok,
             lang: "en".into(),
             content: String::new(),
         }],
-        registrant: Some("TH1251O".into()),
+        registrant: Some("TH1251O".parse().unwrap()),
         contact: vec![domain::Contact {
             type_: Some(domain::ContactRole::Tech),
-            content: "TR85R".into(),
+            content: "TR85R".parse().unwrap(),
         }],
         ns: Some(domain::Ns {
             content: vec![
-                domain::NsEntry::HostObj("ns2.sol.no".into()),
-                domain::NsEntry::HostObj("ns3.sol.no".into()),
+                domain::NsEntry::HostObj("ns2.sol.no".parse().unwrap()),
+                domain::NsEntry::HostObj("ns3.sol.no".parse().unwrap()),
             ],
         }),
         host: vec![],
-        cl_id: "reg9094".into(),
-        cr_id: Some("reg9094".into()),
+        cl_id: "reg9094".parse().unwrap(),
+        cr_id: Some("reg9094".parse().unwrap()),
         cr_date: Some(t),
         up_id: None,
         up_date: Some(t),

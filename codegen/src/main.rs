@@ -138,6 +138,12 @@ fn base(schemas: &[PathBuf], epp_xml: &str) -> Config {
         .with_type((IdentType::Type, "xs:date"), custom("Date"))
         .with_type((IdentType::Type, "xs:anyType"), custom("Empty"))
         .with_type((IdentType::Type, "epp:versionType"), custom("EppVersion"))
+        // Our schemas' facet-less restrictions of labelType and clIDType (see eppcom-1.0.xsd)
+        // become epp-xml's newtypes, which check the same facets.
+        .with_type((IdentType::Type, "eppcom:domainNameType"), custom("DomainName"))
+        .with_type((IdentType::Type, "eppcom:hostNameType"), custom("HostName"))
+        .with_type((IdentType::Type, "eppcom:contactIdType"), custom("ContactId"))
+        .with_type((IdentType::Type, "eppcom:clientIdType"), custom("ClientId"))
 }
 
 fn norid_config(schemas: &[PathBuf]) -> Config {

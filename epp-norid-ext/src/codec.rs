@@ -1,8 +1,9 @@
 //! Decoding and encoding of Norid's elements, and the [`Extension`] implementation that
-//! plugs them into epp-xml.
+//! plugs them into epp-xml: commands are decoded and responses encoded on the server's
+//! side, commands encoded and responses decoded on a client's side.
 
 use epp_xml::xml::{self, Element, NamespaceTable, Seq, XmlReader, XmlWriter};
-use epp_xml::{Command, CommandKind, DecodeError, ErrorKind, Extension};
+use epp_xml::{ClTrid, Command, CommandExtension, CommandKind, DecodeError, ErrorKind, Extension};
 
 use crate::generated::{
     no_ext_contact as nc, no_ext_domain as nd, no_ext_epp as ne, no_ext_host as nh,
@@ -120,7 +121,7 @@ impl Extension for Norid {
                 obj.allow_attrs(&[])?;
                 let mut n = Seq::new(w.reader(), obj);
                 let e = n.req(&ns, "no-ext-domain", "name")?;
-                let name = xml::text_token(n.reader(), &e, "eppcom:labelType", 1, 255)?;
+                let name = xml::domain_name(n.reader(), e)?;
                 n.end()?;
                 w.end()?;
                 NoridCommand::Withdraw(version(&ns), Withdraw { name })
@@ -191,6 +192,90 @@ impl Extension for Norid {
             NoridResData::Message(m) => write_message(w, m),
         }
     }
+
+    fn encode_command_ext(ext: &NoridCommandExt, w: &mut XmlWriter<'_>) {
+        write_command_ext(w, ext);
+    }
+
+    fn encode_ext_command(
+        cmd: &NoridCommand,
+        extensions: &[CommandExtension<Norid>],
+        cl_trid: Option<&ClTrid>,
+        w: &mut XmlWriter<'_>,
+    ) {
+        w.start("no-ext-epp:command", &[("xmlns:no-ext-epp", NO_EXT_EPP)]);
+        match cmd {
+            NoridCommand::TransferExecute(t) => {
+                w.start("no-ext-epp:transfer", &[("op", "execute")]);
+                epp_xml::domain::write_transfer(w, t);
+                w.end("no-ext-epp:transfer");
+            }
+            NoridCommand::Withdraw(v, wd) => {
+                w.start("no-ext-epp:withdraw", &[]);
+                open_cmd(w, D, "withdraw", v.namespace());
+                w.leaf("no-ext-domain:name", &[], &wd.name);
+                w.end("no-ext-domain:withdraw");
+                w.end("no-ext-epp:withdraw");
+            }
+        }
+        xml::write_command_extensions(w, "no-ext-epp:extension", extensions);
+        if let Some(id) = cl_trid {
+            w.leaf("no-ext-epp:clTRID", &[], id);
+        }
+        w.end("no-ext-epp:command");
+    }
+
+    fn decode_response_ext<'a>(
+        r: &mut XmlReader<'a>,
+        el: Element<'a>,
+    ) -> Result<Option<NoridResponseExt>, DecodeError> {
+        let out = match (el.ns(), el.name()) {
+            (NO_EXT_RESULT, "conditions") => NoridResponseExt::Conditions(conditions(r, el)?),
+            (NO_EXT_DOMAIN_1_1, "infData") => {
+                el.allow_attrs(&[])?;
+                let mut s = Seq::new(r, el);
+                let applicant_dataset = s.opt_with(
+                    NO_EXT_DOMAIN_1_1,
+                    "applicantDataset",
+                    applicant_dataset_info,
+                )?;
+                s.end()?;
+                NoridResponseExt::DomainInfData(DomainExtInfData { applicant_dataset })
+            }
+            (NO_EXT_CONTACT, "infData") => NoridResponseExt::ContactInfData(contact_create(r, el)?),
+            (NO_EXT_HOST, "infData") => NoridResponseExt::HostInfData(host_create(r, el)?),
+            (
+                NO_EXT_CONTACT | NO_EXT_HOST | NO_EXT_DOMAIN_1_0 | NO_EXT_DOMAIN_1_1 | NO_EXT_EPP
+                | NO_EXT_RESULT,
+                _,
+            ) => {
+                return Err(DecodeError::new(
+                    ErrorKind::Structure,
+                    format!("{} is not a response extension element", el.display()),
+                ));
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(out))
+    }
+
+    fn decode_res_data<'a>(
+        r: &mut XmlReader<'a>,
+        el: Element<'a>,
+    ) -> Result<Option<NoridResData>, DecodeError> {
+        match (el.ns(), el.name()) {
+            (NO_EXT_RESULT, "message") => Ok(Some(NoridResData::Message(message(r, el)?))),
+            (
+                NO_EXT_CONTACT | NO_EXT_HOST | NO_EXT_DOMAIN_1_0 | NO_EXT_DOMAIN_1_1 | NO_EXT_EPP
+                | NO_EXT_RESULT,
+                _,
+            ) => Err(DecodeError::new(
+                ErrorKind::Structure,
+                format!("{} is not a response data element", el.display()),
+            )),
+            _ => Ok(None),
+        }
+    }
 }
 
 fn version(ns: &str) -> DomainExtVersion {
@@ -202,10 +287,6 @@ fn version(ns: &str) -> DomainExtVersion {
 }
 
 // ------------------------------------------------------------------ decoding
-
-fn cl_id<'a>(r: &mut XmlReader<'a>, e: Element<'a>) -> Result<String, DecodeError> {
-    xml::text_token(r, &e, "eppcom:clIDType", 3, 16)
-}
 
 fn min_token<'a>(r: &mut XmlReader<'a>, e: Element<'a>) -> Result<String, DecodeError> {
     xml::text_token(r, &e, "eppcom:minTokenType", 1, usize::MAX)
@@ -238,8 +319,22 @@ fn contact_create<'a>(
         None => None,
     };
     let email = s.many(NO_EXT_CONTACT, C, "email", 0, usize::MAX, min_token)?;
-    let organization = s.many(NO_EXT_CONTACT, C, "organization", 0, usize::MAX, cl_id)?;
-    let role_contact = s.many(NO_EXT_CONTACT, C, "roleContact", 0, usize::MAX, cl_id)?;
+    let organization = s.many(
+        NO_EXT_CONTACT,
+        C,
+        "organization",
+        0,
+        usize::MAX,
+        xml::contact_id,
+    )?;
+    let role_contact = s.many(
+        NO_EXT_CONTACT,
+        C,
+        "roleContact",
+        0,
+        usize::MAX,
+        xml::contact_id,
+    )?;
     let disclose = opt_disclose(&mut s)?;
     s.end()?;
     Ok(nc::CreateType {
@@ -336,8 +431,22 @@ fn opt_contact_add_rem(
     e.allow_attrs(&[])?;
     let mut a = Seq::new(s.reader(), e);
     let email = a.many(NO_EXT_CONTACT, C, "email", 0, usize::MAX, min_token)?;
-    let organization = a.many(NO_EXT_CONTACT, C, "organization", 0, usize::MAX, cl_id)?;
-    let role_contact = a.many(NO_EXT_CONTACT, C, "roleContact", 0, usize::MAX, cl_id)?;
+    let organization = a.many(
+        NO_EXT_CONTACT,
+        C,
+        "organization",
+        0,
+        usize::MAX,
+        xml::contact_id,
+    )?;
+    let role_contact = a.many(
+        NO_EXT_CONTACT,
+        C,
+        "roleContact",
+        0,
+        usize::MAX,
+        xml::contact_id,
+    )?;
     a.end()?;
     Ok(Some(nc::AddRemType {
         email,
@@ -352,7 +461,7 @@ fn host_create<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<nh::CreateT
     el.allow_attrs(&[])?;
     let mut s = Seq::new(r, el);
     let contact = match s.opt(NO_EXT_HOST, "contact")? {
-        Some(e) => Some(cl_id(s.reader(), e)?),
+        Some(e) => Some(xml::contact_id(s.reader(), e)?),
         None => None,
     };
     s.end()?;
@@ -363,7 +472,7 @@ fn host_info<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<nh::InfoType,
     el.allow_attrs(&[])?;
     let mut s = Seq::new(r, el);
     let sponsoring_client_id = match s.opt(NO_EXT_HOST, "sponsoringClientID")? {
-        Some(e) => Some(cl_id(s.reader(), e)?),
+        Some(e) => Some(xml::client_id(s.reader(), e)?),
         None => None,
     };
     s.end()?;
@@ -383,7 +492,7 @@ fn host_update<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<nh::UpdateT
             e.allow_attrs(&[])?;
             let mut a = Seq::new(s.reader(), e);
             let c = a.req(NO_EXT_HOST, H, "contact")?;
-            let contact = cl_id(a.reader(), c)?;
+            let contact = xml::contact_id(a.reader(), c)?;
             a.end()?;
             Ok(Some(nh::AddRemType { contact }))
         };
@@ -396,10 +505,24 @@ fn host_update<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<nh::UpdateT
 const D: &str = "no-ext-domain";
 
 fn applicant_dataset(s: &mut Seq<'_, '_>) -> Result<ApplicantDataset, DecodeError> {
-    let ns = NO_EXT_DOMAIN_1_1;
-    let e = s.req(ns, D, "applicantDataset")?;
+    let e = s.req(NO_EXT_DOMAIN_1_1, D, "applicantDataset")?;
     e.allow_attrs(&[])?;
     let mut a = Seq::new(s.reader(), e);
+    let (version_number, accept_name, accept_date) = applicant_dataset_fields(&mut a)?;
+    a.end()?;
+    Ok(ApplicantDataset {
+        version_number,
+        accept_name,
+        accept_date,
+    })
+}
+
+/// The fields create/update and infData datasets share: versionNumber, acceptName and
+/// acceptDate.
+fn applicant_dataset_fields(
+    a: &mut Seq<'_, '_>,
+) -> Result<(String, String, epp_xml::Timestamp), DecodeError> {
+    let ns = NO_EXT_DOMAIN_1_1;
     let v = a.req(ns, D, "versionNumber")?;
     let version_number =
         xml::text_token(a.reader(), &v, "no-ext-domain:versionType", 1, usize::MAX)?;
@@ -422,12 +545,7 @@ fn applicant_dataset(s: &mut Seq<'_, '_>) -> Result<ApplicantDataset, DecodeErro
     d.allow_attrs(&[])?;
     let t = a.reader().text(&d)?;
     let accept_date = xml::date_time(&d, &t)?;
-    a.end()?;
-    Ok(ApplicantDataset {
-        version_number,
-        accept_name,
-        accept_date,
-    })
+    Ok((version_number, accept_name, accept_date))
 }
 
 fn domain_create<'a>(
@@ -558,35 +676,52 @@ fn write_contact_data(w: &mut XmlWriter<'_>, d: &nc::CreateType) {
     };
     w.leaf("no-ext-contact:type", &[], t);
     if let Some(i) = &d.identity {
-        let k = match i.type_ {
-            IdentityKind::OrganizationNumber => "organizationNumber",
-            IdentityKind::AnonymousPersonIdentifier => "anonymousPersonIdentifier",
-            IdentityKind::LocalIdentity => "localIdentity",
-            IdentityKind::NationalIdentityNumber => "nationalIdentityNumber",
-        };
-        w.leaf("no-ext-contact:identity", &[("type", k)], &i.content);
+        write_identity(w, i);
     }
     if let Some(m) = &d.mobile_phone {
         epp_xml::contact::write_phone(w, "no-ext-contact:mobilePhone", m);
     }
-    for e in &d.email {
+    write_contact_lists(w, &d.email, &d.organization, &d.role_contact);
+    if let Some(dc) = &d.disclose {
+        write_contact_disclose(w, dc);
+    }
+}
+
+fn write_identity(w: &mut XmlWriter<'_>, i: &Identity) {
+    let k = match i.type_ {
+        IdentityKind::OrganizationNumber => "organizationNumber",
+        IdentityKind::AnonymousPersonIdentifier => "anonymousPersonIdentifier",
+        IdentityKind::LocalIdentity => "localIdentity",
+        IdentityKind::NationalIdentityNumber => "nationalIdentityNumber",
+    };
+    w.leaf("no-ext-contact:identity", &[("type", k)], &i.content);
+}
+
+fn write_contact_lists(
+    w: &mut XmlWriter<'_>,
+    email: &[String],
+    organization: &[epp_xml::ContactId],
+    role_contact: &[epp_xml::ContactId],
+) {
+    for e in email {
         w.leaf("no-ext-contact:email", &[], e);
     }
-    for o in &d.organization {
+    for o in organization {
         w.leaf("no-ext-contact:organization", &[], o);
     }
-    for rc in &d.role_contact {
+    for rc in role_contact {
         w.leaf("no-ext-contact:roleContact", &[], rc);
     }
-    if let Some(dc) = &d.disclose {
-        let flag = if dc.flag { "1" } else { "0" };
-        if dc.mobile_phone.is_some() {
-            w.start("no-ext-contact:disclose", &[("flag", flag)]);
-            w.empty("no-ext-contact:mobilePhone", &[]);
-            w.end("no-ext-contact:disclose");
-        } else {
-            w.empty("no-ext-contact:disclose", &[("flag", flag)]);
-        }
+}
+
+fn write_contact_disclose(w: &mut XmlWriter<'_>, dc: &ContactExtDisclose) {
+    let flag = if dc.flag { "1" } else { "0" };
+    if dc.mobile_phone.is_some() {
+        w.start("no-ext-contact:disclose", &[("flag", flag)]);
+        w.empty("no-ext-contact:mobilePhone", &[]);
+        w.end("no-ext-contact:disclose");
+    } else {
+        w.empty("no-ext-contact:disclose", &[("flag", flag)]);
     }
 }
 
@@ -640,4 +775,249 @@ fn write_message(w: &mut XmlWriter<'_>, m: &ServiceMessage) {
         }
     }
     w.end("message");
+}
+
+// ------------------------------------------------------------------ command encoding
+
+/// Opens a command extension element declaring its prefix:
+/// `<no-ext-domain:create xmlns:no-ext-domain="...">`.
+fn open_cmd(w: &mut XmlWriter<'_>, prefix: &str, element: &str, ns: &str) {
+    let name = format!("{prefix}:{element}");
+    let decl = format!("xmlns:{prefix}");
+    w.start(&name, &[(&decl, ns)]);
+}
+
+fn write_command_ext(w: &mut XmlWriter<'_>, ext: &NoridCommandExt) {
+    match ext {
+        NoridCommandExt::ContactCreate(c) => {
+            open_cmd(w, C, "create", NO_EXT_CONTACT);
+            write_contact_data(w, c);
+            w.end("no-ext-contact:create");
+        }
+        NoridCommandExt::ContactUpdate(u) => {
+            open_cmd(w, C, "update", NO_EXT_CONTACT);
+            if let Some(c) = &u.chg {
+                w.start("no-ext-contact:chg", &[]);
+                if let Some(i) = &c.identity {
+                    write_identity(w, i);
+                }
+                if let Some(m) = &c.mobile_phone {
+                    epp_xml::contact::write_phone(w, "no-ext-contact:mobilePhone", m);
+                }
+                if let Some(d) = &c.disclose {
+                    write_contact_disclose(w, d);
+                }
+                w.end("no-ext-contact:chg");
+            }
+            for (name, a) in [
+                ("no-ext-contact:add", &u.add),
+                ("no-ext-contact:rem", &u.rem),
+            ] {
+                if let Some(a) = a {
+                    w.start(name, &[]);
+                    write_contact_lists(w, &a.email, &a.organization, &a.role_contact);
+                    w.end(name);
+                }
+            }
+            w.end("no-ext-contact:update");
+        }
+        NoridCommandExt::DomainCreate(c) => {
+            open_cmd(w, D, "create", NO_EXT_DOMAIN_1_1);
+            write_applicant_dataset(w, &c.applicant_dataset);
+            w.end("no-ext-domain:create");
+        }
+        NoridCommandExt::DomainUpdate(u) => {
+            open_cmd(w, D, "update", NO_EXT_DOMAIN_1_1);
+            if let Some(c) = &u.chg {
+                w.start("no-ext-domain:chg", &[]);
+                write_applicant_dataset(w, &c.applicant_dataset);
+                w.end("no-ext-domain:chg");
+            }
+            w.end("no-ext-domain:update");
+        }
+        NoridCommandExt::DomainDelete(v, d) => {
+            open_cmd(w, D, "delete", v.namespace());
+            w.leaf_display("no-ext-domain:deleteFromDNS", &[], d.delete_from_dns);
+            w.leaf_display(
+                "no-ext-domain:deleteFromRegistry",
+                &[],
+                d.delete_from_registry,
+            );
+            w.end("no-ext-domain:delete");
+        }
+        NoridCommandExt::DomainTransfer(v, t) => {
+            open_cmd(w, D, "transfer", v.namespace());
+            if let Some(token) = &t.token {
+                w.leaf("no-ext-domain:token", &[], token);
+            }
+            if let Some(n) = &t.notify {
+                w.start("no-ext-domain:notify", &[]);
+                match &n.content {
+                    TransferNotifyKind::Email(e) => w.leaf("no-ext-domain:email", &[], e),
+                    TransferNotifyKind::MobilePhone(p) => {
+                        epp_xml::contact::write_phone(w, "no-ext-domain:mobilePhone", p);
+                    }
+                }
+                w.end("no-ext-domain:notify");
+            }
+            w.end("no-ext-domain:transfer");
+        }
+        NoridCommandExt::HostCreate(c) => {
+            open_cmd(w, H, "create", NO_EXT_HOST);
+            if let Some(c) = &c.contact {
+                w.leaf("no-ext-host:contact", &[], c);
+            }
+            w.end("no-ext-host:create");
+        }
+        NoridCommandExt::HostUpdate(u) => {
+            open_cmd(w, H, "update", NO_EXT_HOST);
+            for (name, a) in [("no-ext-host:add", &u.add), ("no-ext-host:rem", &u.rem)] {
+                if let Some(a) = a {
+                    w.start(name, &[]);
+                    w.leaf("no-ext-host:contact", &[], &a.contact);
+                    w.end(name);
+                }
+            }
+            w.end("no-ext-host:update");
+        }
+        NoridCommandExt::HostInfo(i) => {
+            open_cmd(w, H, "info", NO_EXT_HOST);
+            if let Some(id) = &i.sponsoring_client_id {
+                w.leaf("no-ext-host:sponsoringClientID", &[], id);
+            }
+            w.end("no-ext-host:info");
+        }
+        NoridCommandExt::Facets(f) => {
+            open_cmd(w, "no-ext-epp", "extended", NO_EXT_EPP);
+            for facet in &f.facet {
+                w.leaf("no-ext-epp:facet", &[("name", &facet.name)], &facet.content);
+            }
+            w.end("no-ext-epp:extended");
+        }
+    }
+}
+
+fn write_applicant_dataset(w: &mut XmlWriter<'_>, a: &ApplicantDataset) {
+    w.start("no-ext-domain:applicantDataset", &[]);
+    w.leaf("no-ext-domain:versionNumber", &[], &a.version_number);
+    w.leaf("no-ext-domain:acceptName", &[], &a.accept_name);
+    w.leaf_display("no-ext-domain:acceptDate", &[], a.accept_date);
+    w.end("no-ext-domain:applicantDataset");
+}
+
+// ------------------------------------------------------------------ response decoding
+
+fn applicant_dataset_info<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<ApplicantDatasetInfo, DecodeError> {
+    el.allow_attrs(&[])?;
+    let ns = NO_EXT_DOMAIN_1_1;
+    let mut a = Seq::new(r, el);
+    let (version_number, accept_name, accept_date) = applicant_dataset_fields(&mut a)?;
+    let update_client_id = a.req_with(ns, D, "updateClientID", xml::client_id)?;
+    let update_date = a.req_with(ns, D, "updateDate", xml::timestamp)?;
+    a.end()?;
+    Ok(ApplicantDatasetInfo {
+        version_number,
+        accept_name,
+        accept_date,
+        update_client_id,
+        update_date,
+    })
+}
+
+fn conditions<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Conditions, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let condition = s.many(NO_EXT_RESULT, "", "condition", 1, usize::MAX, |r, e| {
+        e.allow_attrs(&["code", "severity"])?;
+        let code = xml::token(
+            &e,
+            e.required_attr("code")?,
+            "no-ext-result:conditionCodeType",
+            0,
+            24,
+        )?;
+        // `[A-Z\d]+`; `\d` is read as the ASCII digits Norid uses.
+        if code.is_empty()
+            || !code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Err(DecodeError::new(
+                ErrorKind::ValueSyntax,
+                format!(
+                    "{}: code '{code}' does not match no-ext-result:conditionCodeType [A-Z\\d]+",
+                    e.display()
+                ),
+            ));
+        }
+        let severity = xml::enumeration(
+            &e,
+            "severity",
+            e.required_attr("severity")?,
+            &[
+                ("info", Severity::Info),
+                ("warning", Severity::Warning),
+                ("error", Severity::Error),
+                ("fatal", Severity::Fatal),
+            ],
+        )?;
+        let mut c = Seq::new(r, e);
+        let msg = c.req_with(NO_EXT_RESULT, "", "msg", xml::string)?;
+        let details = c.req_with(NO_EXT_RESULT, "", "details", xml::string)?;
+        c.end()?;
+        Ok(Condition {
+            code,
+            severity,
+            msg,
+            details,
+        })
+    })?;
+    s.end()?;
+    Ok(Conditions { condition })
+}
+
+fn message<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<ServiceMessage, DecodeError> {
+    el.allow_attrs(&["type"])?;
+    let kind = xml::token(
+        &el,
+        el.required_attr("type")?,
+        "no-ext-result:messageTypeType",
+        0,
+        100,
+    )?;
+    let mut s = Seq::new(r, el);
+    let desc = s.req_with(NO_EXT_RESULT, "", "desc", xml::string)?;
+    let data = s.opt_with(NO_EXT_RESULT, "data", |r, e| {
+        e.allow_attrs(&[])?;
+        let mut d = Seq::new(r, e);
+        let entries = d.many(NO_EXT_RESULT, "", "entry", 0, usize::MAX, |r, e| {
+            e.allow_attrs(&["name"])?;
+            let name = xml::token(&e, e.required_attr("name")?, "xs:token", 0, usize::MAX)?;
+            let content = r.text(&e)?.into_owned();
+            Ok(MessageEntry { name, content })
+        })?;
+        let response = match d.peek()? {
+            Some(_) => {
+                let e = d.any("")?;
+                if e.ns() != epp_xml::ns::EPP {
+                    return Err(DecodeError::new(
+                        ErrorKind::Structure,
+                        format!(
+                            "unexpected element {} in <data>: only an EPP element may follow the entries",
+                            e.display()
+                        ),
+                    ));
+                }
+                Some(Box::new(xml::read_response::<Norid>(d.reader(), e)?))
+            }
+            None => None,
+        };
+        d.end()?;
+        Ok(MessageData { entries, response })
+    })?;
+    s.end()?;
+    Ok(ServiceMessage { kind, desc, data })
 }

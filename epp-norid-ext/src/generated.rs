@@ -8,7 +8,7 @@
 // Do not edit: regenerate with `cargo run --manifest-path codegen/Cargo.toml`.
 
 pub mod no_ext_contact {
-    use epp_xml::{Empty, contact::Phone};
+    use epp_xml::{ContactId, Empty, contact::Phone};
     pub type Create = CreateType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CreateType {
@@ -16,8 +16,8 @@ pub mod no_ext_contact {
         pub identity: Option<IdentityType>,
         pub mobile_phone: Option<Phone>,
         pub email: Vec<String>,
-        pub organization: Vec<String>,
-        pub role_contact: Vec<String>,
+        pub organization: Vec<ContactId>,
+        pub role_contact: Vec<ContactId>,
         pub disclose: Option<DiscloseType>,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
@@ -59,13 +59,13 @@ pub mod no_ext_contact {
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct AddRemType {
         pub email: Vec<String>,
-        pub organization: Vec<String>,
-        pub role_contact: Vec<String>,
+        pub organization: Vec<ContactId>,
+        pub role_contact: Vec<ContactId>,
     }
     pub type InfData = CreateType;
 }
 pub mod no_ext_domain {
-    use epp_xml::{Date, Timestamp, contact::Phone};
+    use epp_xml::{ClientId, Date, DomainName, Timestamp, contact::Phone};
     pub type Transfer = TransferExtensionType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct TransferExtensionType {
@@ -84,7 +84,7 @@ pub mod no_ext_domain {
     pub type Withdraw = WithdrawType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct WithdrawType {
-        pub name: String,
+        pub name: DomainName,
     }
     pub type Delete = DeleteExtensionType;
     #[derive(Clone, Debug, Eq, PartialEq)]
@@ -122,7 +122,7 @@ pub mod no_ext_domain {
         pub version_number: String,
         pub accept_name: String,
         pub accept_date: Timestamp,
-        pub update_client_id: String,
+        pub update_client_id: ClientId,
         pub update_date: Timestamp,
     }
 }
@@ -139,15 +139,16 @@ pub mod no_ext_epp {
     }
 }
 pub mod no_ext_host {
+    use epp_xml::{ClientId, ContactId};
     pub type Info = InfoType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct InfoType {
-        pub sponsoring_client_id: Option<String>,
+        pub sponsoring_client_id: Option<ClientId>,
     }
     pub type InfData = CreateType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CreateType {
-        pub contact: Option<String>,
+        pub contact: Option<ContactId>,
     }
     pub type Create = CreateType;
     pub type Update = UpdateType;
@@ -158,7 +159,7 @@ pub mod no_ext_host {
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct AddRemType {
-        pub contact: String,
+        pub contact: ContactId,
     }
 }
 pub mod no_ext_result {

@@ -1,6 +1,7 @@
 //! Every kind of response this crate writes (each resData, secDNS and Norid extensions,
 //! service messages with embedded responses, extValue, greeting) validates against our
-//! schemas, and the files under `tests/data/response/` are reproduced exactly.
+//! schemas, the files under `tests/data/response/` are reproduced exactly, and each decodes
+//! (a client's side) back to the value it was written from.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -38,26 +39,26 @@ fn pa() -> PaTrId {
 
 fn all() -> Vec<(&'static str, NoridResponse)> {
     let dom_inf = domain::InfData {
-        name: "example.no".into(),
+        name: "example.no".parse().unwrap(),
         roid: "DOM1-NORID".into(),
         status: vec![domain::Status {
             s: domain::StatusValue::ClientHold,
             lang: "nb".into(),
             content: "Betaling".into(),
         }],
-        registrant: Some("TH1251O".into()),
+        registrant: Some("TH1251O".parse().unwrap()),
         contact: vec![domain::Contact {
             type_: Some(domain::ContactRole::Tech),
-            content: "TR85R".into(),
+            content: "TR85R".parse().unwrap(),
         }],
         ns: Some(domain::Ns {
-            content: vec![domain::NsEntry::HostObj("ns1.example.no".into())],
+            content: vec![domain::NsEntry::HostObj("ns1.example.no".parse().unwrap())],
         }),
-        host: vec!["ns1.example.no".into()],
-        cl_id: "reg1".into(),
+        host: vec!["ns1.example.no".parse().unwrap()],
+        cl_id: "reg1".parse().unwrap(),
         cr_id: None,
         cr_date: Some(t()),
-        up_id: Some("reg1".into()),
+        up_id: Some("reg1".parse().unwrap()),
         up_date: None,
         ex_date: Some(t()),
         tr_date: Some(t()),
@@ -86,7 +87,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
             },
         )));
     let con_inf = contact::InfData {
-        id: "TR85R".into(),
+        id: "TR85R".parse().unwrap(),
         roid: "CON1-NORID".into(),
         status: vec![contact::Status {
             s: contact::StatusValue::Linked,
@@ -111,8 +112,8 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
         }),
         fax: None,
         email: "a@example.no".into(),
-        cl_id: "reg1".into(),
-        cr_id: "reg1".into(),
+        cl_id: "reg1".parse().unwrap(),
+        cr_id: "reg1".parse().unwrap(),
         cr_date: t(),
         up_id: None,
         up_date: None,
@@ -144,8 +145,8 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
                     content: "+47.99999999".into(),
                 }),
                 email: vec!["b@example.no".into()],
-                organization: vec!["ORG1O".into()],
-                role_contact: vec!["PER1P".into()],
+                organization: vec!["ORG1O".parse().unwrap()],
+                role_contact: vec!["PER1P".parse().unwrap()],
                 disclose: Some(ContactExtDisclose {
                     flag: true,
                     mobile_phone: Some(epp_xml::Empty),
@@ -153,7 +154,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
             },
         )));
     let mut hst = with(ResData::HostInf(host::InfData {
-        name: "ns1.example.no".into(),
+        name: "ns1.example.no".parse().unwrap(),
         roid: "HOST1-NORID".into(),
         status: vec![host::Status {
             s: host::StatusValue::Ok,
@@ -164,8 +165,8 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
             ip: host::IpVersion::V6,
             content: "2001:db8::1".into(),
         }],
-        cl_id: "reg1".into(),
-        cr_id: "reg1".into(),
+        cl_id: "reg1".parse().unwrap(),
+        cr_id: "reg1".parse().unwrap(),
         cr_date: t(),
         up_id: None,
         up_date: Some(t()),
@@ -174,15 +175,15 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
     hst.extensions
         .push(ResponseExtension::Other(NoridResponseExt::HostInfData(
             HostExtInfData {
-                contact: Some("PEO41R".into()),
+                contact: Some("PEO41R".parse().unwrap()),
             },
         )));
     let trn = domain::TrnData {
-        name: "example.no".into(),
+        name: "example.no".parse().unwrap(),
         tr_status: epp_xml::TrStatus::Pending,
-        re_id: "reg2".into(),
+        re_id: "reg2".parse().unwrap(),
         re_date: t(),
-        ac_id: "reg1".into(),
+        ac_id: "reg1".parse().unwrap(),
         ac_date: t(),
         ex_date: None,
     };
@@ -223,7 +224,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
                 cd: vec![domain::CheckResult {
                     name: domain::CheckName {
                         avail: false,
-                        content: "a.no".into(),
+                        content: "a.no".parse().unwrap(),
                     },
                     reason: Some(epp_xml::Reason {
                         lang: Some("en".into()),
@@ -235,7 +236,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
         (
             "domain-cre",
             with(ResData::DomainCre(domain::CreData {
-                name: "a.no".into(),
+                name: "a.no".parse().unwrap(),
                 cr_date: t(),
                 ex_date: Some(t()),
             })),
@@ -246,7 +247,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
             with(ResData::DomainPan(domain::PanData {
                 name: domain::PaName {
                     pa_result: true,
-                    content: "a.no".into(),
+                    content: "a.no".parse().unwrap(),
                 },
                 pa_trid: pa(),
                 pa_date: t(),
@@ -255,7 +256,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
         (
             "domain-ren",
             with(ResData::DomainRen(domain::RenData {
-                name: "a.no".into(),
+                name: "a.no".parse().unwrap(),
                 ex_date: Some(t()),
             })),
         ),
@@ -266,7 +267,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
                 cd: vec![contact::CheckResult {
                     id: contact::CheckId {
                         avail: true,
-                        content: "ABC1P".into(),
+                        content: "ABC1P".parse().unwrap(),
                     },
                     reason: None,
                 }],
@@ -275,7 +276,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
         (
             "contact-cre",
             with(ResData::ContactCre(contact::CreData {
-                id: "ABC1P".into(),
+                id: "ABC1P".parse().unwrap(),
                 cr_date: t(),
             })),
         ),
@@ -285,7 +286,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
             with(ResData::ContactPan(contact::PanData {
                 id: contact::PaId {
                     pa_result: false,
-                    content: "ABC1P".into(),
+                    content: "ABC1P".parse().unwrap(),
                 },
                 pa_trid: pa(),
                 pa_date: t(),
@@ -294,11 +295,11 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
         (
             "contact-trn",
             with(ResData::ContactTrn(contact::TrnData {
-                id: "ABC1P".into(),
+                id: "ABC1P".parse().unwrap(),
                 tr_status: epp_xml::TrStatus::ClientApproved,
-                re_id: "reg2".into(),
+                re_id: "reg2".parse().unwrap(),
                 re_date: t(),
-                ac_id: "reg1".into(),
+                ac_id: "reg1".parse().unwrap(),
                 ac_date: t(),
             })),
         ),
@@ -308,7 +309,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
                 cd: vec![host::CheckResult {
                     name: host::CheckName {
                         avail: true,
-                        content: "ns1.a.no".into(),
+                        content: "ns1.a.no".parse().unwrap(),
                     },
                     reason: None,
                 }],
@@ -317,7 +318,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
         (
             "host-cre",
             with(ResData::HostCre(host::CreData {
-                name: "ns1.a.no".into(),
+                name: "ns1.a.no".parse().unwrap(),
                 cr_date: t(),
             })),
         ),
@@ -327,7 +328,7 @@ fn all() -> Vec<(&'static str, NoridResponse)> {
             with(ResData::HostPan(host::PanData {
                 name: host::PaName {
                     pa_result: true,
-                    content: "ns1.a.no".into(),
+                    content: "ns1.a.no".parse().unwrap(),
                 },
                 pa_trid: pa(),
                 pa_date: t(),
@@ -349,13 +350,19 @@ fn every_response_kind_validates_and_matches_its_golden_file() {
     let mut paths = Vec::new();
     let mut docs = all();
     let mut greeting = Vec::new();
-    encode_greeting(
-        &epp_norid_ext::greeting("Norid EPP server", t()),
-        &mut greeting,
+    let greeting_value = epp_norid_ext::greeting("Norid EPP server", t());
+    encode_greeting(&greeting_value, &mut greeting);
+    assert_eq!(
+        decode_response(&greeting).unwrap(),
+        NoridServerDoc::Greeting(greeting_value)
     );
     for (name, r) in docs.drain(..) {
         let mut out = Vec::new();
         encode_response(&r, &mut out);
+        match decode_response(&out) {
+            Ok(NoridServerDoc::Response(back)) => assert_eq!(back, r, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
         paths.push((name, out));
     }
     paths.push(("greeting", greeting));

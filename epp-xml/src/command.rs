@@ -1,4 +1,5 @@
-//! Client documents: `<hello/>`, `<command>` and extension commands, and their decoder.
+//! Client documents: `<hello/>`, `<command>` and extension commands, their decoder (the
+//! server's side) and their encoder (a client's side).
 
 use crate::contact::{self, ContactCommand};
 use crate::domain::{self, DomainCommand};
@@ -9,6 +10,7 @@ use crate::ns::{CONTACT, DOMAIN, EPP, HOST, SEC_DNS};
 use crate::reader::{Element, XmlReader};
 use crate::secdns::{self, SecDnsExtension};
 use crate::seq::{self, Seq};
+use crate::writer::XmlWriter;
 use crate::{ClTrid, ClientId, Password};
 
 /// One client document: `<hello/>` or a command (RFC 5730 section 2.3 and 2.9).
@@ -556,18 +558,8 @@ fn login<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Login, DecodeErro
     let e = s.req(EPP, "", "options")?;
     e.allow_attrs(&[])?;
     let mut o = Seq::new(s.reader(), e);
-    let v = o.req(EPP, "", "version")?;
-    let version = seq::text_token(o.reader(), &v, "epp:versionType", 1, usize::MAX)?;
-    if version != "1.0" {
-        return Err(DecodeError::new(
-            ErrorKind::ValueRange,
-            format!("<version>: '{version}' is not one of 1.0 (epp:versionType)"),
-        ));
-    }
-    let l = o.req(EPP, "", "lang")?;
-    l.allow_attrs(&[])?;
-    let t = o.reader().text(&l)?;
-    let lang = seq::language(&l, &t)?;
+    let version = o.req_with(EPP, "", "version", version)?;
+    let lang = o.req_with(EPP, "", "lang", lang)?;
     o.end()?;
     let e = s.req(EPP, "", "svcs")?;
     e.allow_attrs(&[])?;
@@ -602,8 +594,169 @@ fn password<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Password, Deco
         .map_err(|e| DecodeError::new(ErrorKind::ValueRange, format!("{}: {e}", el.display())))
 }
 
-fn uri<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
+/// Reads `xs:anyURI` (a token of at least one character).
+pub(crate) fn uri<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
     seq::text_token(r, &el, "xs:anyURI", 1, usize::MAX)
+}
+
+/// Reads `epp:versionType`: the only EPP version is `1.0`.
+pub(crate) fn version<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
+    let version = seq::text_token(r, &el, "epp:versionType", 1, usize::MAX)?;
+    if version != "1.0" {
+        return Err(DecodeError::new(
+            ErrorKind::ValueRange,
+            format!("<version>: '{version}' is not one of 1.0 (epp:versionType)"),
+        ));
+    }
+    Ok(version)
+}
+
+/// Reads an `xs:language` element.
+pub(crate) fn lang<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
+    el.allow_attrs(&[])?;
+    let t = r.text(&el)?;
+    seq::language(&el, &t)
+}
+
+/// Serialises a client document (`<hello/>` or a command) as a complete document into
+/// `out`.
+///
+/// The output is valid against the schemas when `request` holds schema-valid values (every
+/// value built by this crate's decoder does); the encoder does not re-check cardinalities
+/// such as a check's "at least one name". Decoding the output gives `request` back.
+pub fn encode_request<X: Extension>(request: &Request<X>, out: &mut Vec<u8>) {
+    match request {
+        Request::Hello => {
+            let mut w = XmlWriter::new(out);
+            w.declaration();
+            w.start("epp", &[("xmlns", EPP)]);
+            w.empty("hello", &[]);
+            w.end("epp");
+        }
+        Request::Command(c) => encode_command(c, out),
+    }
+}
+
+/// Serialises a command as a complete document into `out`: `<epp><command>` for RFC
+/// commands, `<epp><extension>` for the extension set's commands. See [`encode_request`].
+pub fn encode_command<X: Extension>(command: &Command<X>, out: &mut Vec<u8>) {
+    let mut w = XmlWriter::new(out);
+    w.declaration();
+    w.start("epp", &[("xmlns", EPP)]);
+    if let CommandKind::Extension(x) = &command.kind {
+        w.start("extension", &[]);
+        X::encode_ext_command(x, &command.extensions, command.cl_trid.as_ref(), &mut w);
+        w.end("extension");
+    } else {
+        w.start("command", &[]);
+        write_kind(&mut w, &command.kind);
+        write_command_extensions(&mut w, "extension", &command.extensions);
+        if let Some(id) = &command.cl_trid {
+            w.leaf("clTRID", &[], id);
+        }
+        w.end("command");
+    }
+    w.end("epp");
+}
+
+/// Writes a command's extension elements inside an element `name` (`extension`, or an
+/// extension command's own such as `no-ext-epp:extension`); writes nothing when there are
+/// none, since the schema requires at least one.
+pub fn write_command_extensions<X: Extension>(
+    w: &mut XmlWriter<'_>,
+    name: &str,
+    extensions: &[CommandExtension<X>],
+) {
+    if extensions.is_empty() {
+        return;
+    }
+    w.start(name, &[]);
+    for e in extensions {
+        match e {
+            CommandExtension::SecDns(s) => secdns::write_command_ext(w, s),
+            CommandExtension::Other(x) => X::encode_command_ext(x, w),
+        }
+    }
+    w.end(name);
+}
+
+fn write_kind<X: Extension>(w: &mut XmlWriter<'_>, kind: &CommandKind<X>) {
+    use CommandKind as K;
+    let (verb, op) = match kind {
+        K::Login(l) => return write_login(w, l),
+        K::Logout => return w.empty("logout", &[]),
+        K::Poll(p) => {
+            let op = match p.op {
+                PollOp::Ack => "ack",
+                PollOp::Req => "req",
+            };
+            return match &p.msg_id {
+                Some(id) => w.empty("poll", &[("op", op), ("msgID", id)]),
+                None => w.empty("poll", &[("op", op)]),
+            };
+        }
+        // Written by `encode_command` in `<epp><extension>`, never inside `<command>`.
+        K::Extension(_) => return,
+        K::DomainCheck(_) | K::ContactCheck(_) | K::HostCheck(_) => ("check", None),
+        K::DomainCreate(_) | K::ContactCreate(_) | K::HostCreate(_) => ("create", None),
+        K::DomainDelete(_) | K::ContactDelete(_) | K::HostDelete(_) => ("delete", None),
+        K::DomainInfo(_) | K::ContactInfo(_) | K::HostInfo(_) => ("info", None),
+        K::DomainRenew(_) => ("renew", None),
+        K::DomainTransfer(op, _) | K::ContactTransfer(op, _) => ("transfer", Some(*op)),
+        K::DomainUpdate(_) | K::ContactUpdate(_) | K::HostUpdate(_) => ("update", None),
+    };
+    match op {
+        Some(op) => w.start(verb, &[("op", op.as_str())]),
+        None => w.start(verb, &[]),
+    }
+    match kind {
+        K::DomainCheck(c) => domain::write_check(w, c),
+        K::DomainCreate(c) => domain::write_create(w, c),
+        K::DomainDelete(c) => domain::write_delete(w, c),
+        K::DomainInfo(c) => domain::write_info(w, c),
+        K::DomainRenew(c) => domain::write_renew(w, c),
+        K::DomainTransfer(_, c) => domain::write_transfer(w, c),
+        K::DomainUpdate(c) => domain::write_update(w, c),
+        K::ContactCheck(c) => contact::write_check(w, c),
+        K::ContactCreate(c) => contact::write_create(w, c),
+        K::ContactDelete(c) => contact::write_delete(w, c),
+        K::ContactInfo(c) => contact::write_auth_id(w, "info", c),
+        K::ContactTransfer(_, c) => contact::write_auth_id(w, "transfer", c),
+        K::ContactUpdate(c) => contact::write_update(w, c),
+        K::HostCheck(c) => host::write_check(w, c),
+        K::HostCreate(c) => host::write_create(w, c),
+        K::HostDelete(c) => host::write_name(w, "delete", c),
+        K::HostInfo(c) => host::write_name(w, "info", c),
+        K::HostUpdate(c) => host::write_update(w, c),
+        K::Login(_) | K::Logout | K::Poll(_) | K::Extension(_) => {}
+    }
+    w.end(verb);
+}
+
+fn write_login(w: &mut XmlWriter<'_>, l: &Login) {
+    w.start("login", &[]);
+    w.leaf("clID", &[], &l.client_id);
+    w.leaf("pw", &[], &l.password);
+    if let Some(p) = &l.new_password {
+        w.leaf("newPW", &[], p);
+    }
+    w.start("options", &[]);
+    w.leaf("version", &[], &l.version);
+    w.leaf("lang", &[], &l.lang);
+    w.end("options");
+    w.start("svcs", &[]);
+    for u in &l.obj_uris {
+        w.leaf("objURI", &[], u);
+    }
+    if !l.ext_uris.is_empty() {
+        w.start("svcExtension", &[]);
+        for u in &l.ext_uris {
+            w.leaf("extURI", &[], u);
+        }
+        w.end("svcExtension");
+    }
+    w.end("svcs");
+    w.end("login");
 }
 
 /// Best-effort read of `<clTRID>` from a document that failed to decode, so the error

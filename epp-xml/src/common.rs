@@ -1,9 +1,12 @@
-//! Pieces shared by the object mappings: eppcom types, status and period helpers, and the
-//! `resData` child opening in Norid's wire style.
+//! Pieces shared by the object mappings: eppcom types, status and period helpers, the
+//! `resData` child opening in Norid's wire style and the command object opening.
 
+use crate::ValueError;
 use crate::error::DecodeError;
 use crate::generated::eppcom::{ExtAuthInfoType, PwAuthInfoType, ReasonType, TrStatusType};
+use crate::ns::EPP;
 use crate::reader::{Element, XmlReader};
+use crate::response::PaTrId;
 use crate::seq::{self, Seq};
 use crate::writer::XmlWriter;
 
@@ -65,11 +68,6 @@ pub(crate) fn cl_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String
     seq::text_token(r, &el, "eppcom:clIDType", 3, 16)
 }
 
-/// Reads the text of `el` as `eppcom:labelType` (token, 1-255).
-pub(crate) fn label<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
-    seq::text_token(r, &el, "eppcom:labelType", 1, 255)
-}
-
 /// Reads the text of `el` as `eppcom:minTokenType` (token, 1 or more).
 pub(crate) fn min_token<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
     seq::text_token(r, &el, "eppcom:minTokenType", 1, usize::MAX)
@@ -83,16 +81,110 @@ pub(crate) fn lang_default_en(el: &Element<'_>) -> Result<String, DecodeError> {
     }
 }
 
+const TR_STATUS: &[(&str, TrStatusType)] = &[
+    ("clientApproved", TrStatusType::ClientApproved),
+    ("clientCancelled", TrStatusType::ClientCancelled),
+    ("clientRejected", TrStatusType::ClientRejected),
+    ("pending", TrStatusType::Pending),
+    ("serverApproved", TrStatusType::ServerApproved),
+    ("serverCancelled", TrStatusType::ServerCancelled),
+];
+
 /// The wire text of a transfer status.
 pub(crate) fn tr_status_str(s: &TrStatusType) -> &'static str {
-    match s {
-        TrStatusType::ClientApproved => "clientApproved",
-        TrStatusType::ClientCancelled => "clientCancelled",
-        TrStatusType::ClientRejected => "clientRejected",
-        TrStatusType::Pending => "pending",
-        TrStatusType::ServerApproved => "serverApproved",
-        TrStatusType::ServerCancelled => "serverCancelled",
+    TR_STATUS
+        .iter()
+        .find(|(_, v)| v == s)
+        .map_or("pending", |(t, _)| *t)
+}
+
+/// Reads `eppcom:trStatusType`.
+pub(crate) fn tr_status<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<TrStatusType, DecodeError> {
+    el.allow_attrs(&[])?;
+    let t = r.text(&el)?;
+    seq::enumeration(&el, "transfer status", &t, TR_STATUS)
+}
+
+/// Reads an element holding `eppcom:roidType`.
+pub(crate) fn roid_text<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
+    el.allow_attrs(&[])?;
+    let t = r.text(&el)?;
+    roid(&el, &t)
+}
+
+/// Reads `eppcom:reasonType`: a token of 1-32 characters with an optional `lang`.
+pub(crate) fn reason<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<ReasonType, DecodeError> {
+    el.allow_attrs(&["lang"])?;
+    let lang = match el.attr("lang") {
+        Some(v) => Some(seq::language(&el, v)?),
+        None => None,
+    };
+    let t = r.text(&el)?;
+    let content = seq::token(&el, &t, "eppcom:reasonBaseType", 1, 32)?;
+    Ok(ReasonType { lang, content })
+}
+
+/// Reads `epp:trIDType` (a `paTRID`): its children are in the EPP namespace.
+pub(crate) fn pa_trid<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<PaTrId, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let tr_id =
+        |r: &mut XmlReader<'a>, e: Element<'a>| seq::text_token(r, &e, "epp:trIDStringType", 3, 64);
+    let cl_trid = s.opt_with(EPP, "clTRID", tr_id)?;
+    let sv_trid = s.req_with(EPP, "", "svTRID", tr_id)?;
+    s.end()?;
+    Ok(PaTrId { cl_trid, sv_trid })
+}
+
+/// Reads a name or id element with a required boolean attribute (`avail`, `paResult`) and
+/// typed token content.
+pub(crate) fn flagged<T>(
+    r: &mut XmlReader<'_>,
+    el: &Element<'_>,
+    attr: &str,
+    (type_name, min, max): (&str, usize, usize),
+    new: impl FnOnce(String) -> Result<T, ValueError>,
+) -> Result<(bool, T), DecodeError> {
+    el.allow_attrs(&[attr])?;
+    let flag = seq::boolean(el, attr, el.required_attr(attr)?)?;
+    let t = r.text(el)?;
+    let v = seq::token(el, &t, type_name, min, max)?;
+    Ok((flag, seq::typed(el, v, new)?))
+}
+
+/// Reads a `status` element's `lang` attribute and normalizedString text.
+pub(crate) fn status_text(
+    r: &mut XmlReader<'_>,
+    el: &Element<'_>,
+    type_name: &str,
+) -> Result<(String, String), DecodeError> {
+    let lang = lang_default_en(el)?;
+    let t = r.text(el)?;
+    let content = seq::normalized(el, &t, type_name, 0, usize::MAX)?;
+    Ok((lang, content))
+}
+
+/// The `(name, lang)` attributes of a status element: `lang` only when not the default.
+pub(crate) fn write_status(w: &mut XmlWriter<'_>, name: &str, s: &str, lang: &str, text: &str) {
+    if lang == "en" {
+        w.leaf(name, &[("s", s)], text);
+    } else {
+        w.leaf(name, &[("s", s), ("lang", lang)], text);
     }
+}
+
+/// Opens the object element of a command, declaring its prefix:
+/// `<domain:create xmlns:domain="urn:ietf:params:xml:ns:domain-1.0">`.
+pub(crate) fn open_command(w: &mut XmlWriter<'_>, prefix: &str, element: &str, ns: &str) {
+    let name = format!("{prefix}:{element}");
+    let decl = format!("xmlns:{prefix}");
+    w.start(&name, &[(&decl, ns)]);
 }
 
 /// Opens a `resData` (or response `extension`) child in Norid's style: the default

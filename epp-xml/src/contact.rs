@@ -1,7 +1,8 @@
-//! The contact mapping (RFC 5733): command decoding and response encoding over the
-//! generated types.
+//! The contact mapping (RFC 5733) over the generated types: command decoding and response
+//! encoding (the server's side), command encoding and response decoding (a client's side).
 
-use crate::common::{self, cl_id, min_token};
+use crate::ContactId;
+use crate::common::{self, min_token};
 use crate::error::{DecodeError, ErrorKind};
 use crate::generated::contact as g;
 use crate::ns::CONTACT as NS;
@@ -42,17 +43,17 @@ pub(crate) fn decode_command<'a>(
     let mut s = Seq::new(r, el);
     let out = match kind {
         "check" => ContactCommand::Check(Check {
-            id: s.many(NS, P, "id", 1, usize::MAX, cl_id)?,
+            id: s.many(NS, P, "id", 1, usize::MAX, seq::contact_id)?,
         }),
         "delete" => {
             let e = s.req(NS, P, "id")?;
             ContactCommand::Delete(Id {
-                id: cl_id(s.reader(), e)?,
+                id: seq::contact_id(s.reader(), e)?,
             })
         }
         "info" | "transfer" => {
             let e = s.req(NS, P, "id")?;
-            let id = cl_id(s.reader(), e)?;
+            let id = seq::contact_id(s.reader(), e)?;
             let auth_info = match s.opt(NS, "authInfo")? {
                 Some(e) => Some(auth_info(s.reader(), e)?),
                 None => None,
@@ -66,7 +67,7 @@ pub(crate) fn decode_command<'a>(
         }
         "create" => {
             let e = s.req(NS, P, "id")?;
-            let id = cl_id(s.reader(), e)?;
+            let id = seq::contact_id(s.reader(), e)?;
             let postal_info = s.many(NS, P, "postalInfo", 1, 2, postal_info)?;
             let voice = opt_phone(&mut s, "voice")?;
             let fax = opt_phone(&mut s, "fax")?;
@@ -87,7 +88,7 @@ pub(crate) fn decode_command<'a>(
         }
         "update" => {
             let e = s.req(NS, P, "id")?;
-            let id = cl_id(s.reader(), e)?;
+            let id = seq::contact_id(s.reader(), e)?;
             let add = match s.opt(NS, "add")? {
                 Some(e) => Some(add_rem(s.reader(), e)?),
                 None => None,
@@ -343,9 +344,7 @@ fn int_loc<'a>(r: &mut XmlReader<'a>, e: Element<'a>) -> Result<IntLoc, DecodeEr
 fn status<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Status, DecodeError> {
     el.allow_attrs(&["s", "lang"])?;
     let s = seq::enumeration(&el, "status", el.required_attr("s")?, STATUS)?;
-    let lang = common::lang_default_en(&el)?;
-    let t = r.text(&el)?;
-    let content = seq::normalized(&el, &t, "contact:statusType", 0, usize::MAX)?;
+    let (lang, content) = common::status_text(r, &el, "contact:statusType")?;
     Ok(Status { s, lang, content })
 }
 
@@ -441,21 +440,10 @@ pub(crate) fn write_inf_data(w: &mut XmlWriter<'_>, d: &InfData) {
     w.leaf("contact:id", &[], &d.id);
     w.leaf("contact:roid", &[], &d.roid);
     for s in &d.status {
-        let v = status_str(&s.s);
-        if s.lang == "en" {
-            w.leaf("contact:status", &[("s", v)], &s.content);
-        } else {
-            w.leaf("contact:status", &[("s", v), ("lang", &s.lang)], &s.content);
-        }
+        write_status(w, s);
     }
     for p in &d.postal_info {
-        w.start("contact:postalInfo", &[("type", kind_str(&p.type_))]);
-        w.leaf("contact:name", &[], &p.name);
-        if let Some(o) = &p.org {
-            w.leaf("contact:org", &[], o);
-        }
-        write_addr(w, &p.addr);
-        w.end("contact:postalInfo");
+        write_postal_info(w, p);
     }
     if let Some(v) = &d.voice {
         write_phone(w, "contact:voice", v);
@@ -477,17 +465,35 @@ pub(crate) fn write_inf_data(w: &mut XmlWriter<'_>, d: &InfData) {
         w.leaf_display("contact:trDate", &[], t);
     }
     if let Some(a) = &d.auth_info {
-        w.start("contact:authInfo", &[]);
-        match &a.content {
-            AuthInfoContent::Pw(pw) => common::write_pw(w, "contact:pw", pw),
-            AuthInfoContent::Ext(ext) => common::write_ext_auth(w, "contact:ext", ext),
-        }
-        w.end("contact:authInfo");
+        write_auth_info(w, a);
     }
     if let Some(dc) = &d.disclose {
         write_disclose(w, dc);
     }
     w.end("contact:infData");
+}
+
+fn write_status(w: &mut XmlWriter<'_>, s: &Status) {
+    common::write_status(w, "contact:status", status_str(&s.s), &s.lang, &s.content);
+}
+
+fn write_postal_info(w: &mut XmlWriter<'_>, p: &PostalInfo) {
+    w.start("contact:postalInfo", &[("type", kind_str(&p.type_))]);
+    w.leaf("contact:name", &[], &p.name);
+    if let Some(o) = &p.org {
+        w.leaf("contact:org", &[], o);
+    }
+    write_addr(w, &p.addr);
+    w.end("contact:postalInfo");
+}
+
+fn write_auth_info(w: &mut XmlWriter<'_>, a: &AuthInfo) {
+    w.start("contact:authInfo", &[]);
+    match &a.content {
+        AuthInfoContent::Pw(pw) => common::write_pw(w, "contact:pw", pw),
+        AuthInfoContent::Ext(ext) => common::write_ext_auth(w, "contact:ext", ext),
+    }
+    w.end("contact:authInfo");
 }
 
 fn write_addr(w: &mut XmlWriter<'_>, a: &Addr) {
@@ -550,4 +556,222 @@ pub(crate) fn write_trn_data(w: &mut XmlWriter<'_>, d: &TrnData) {
     w.leaf("contact:acID", &[], &d.ac_id);
     w.leaf_display("contact:acDate", &[], d.ac_date);
     w.end("contact:trnData");
+}
+
+// ------------------------------------------------------------------ command encoding
+
+fn open_command(w: &mut XmlWriter<'_>, element: &str) {
+    common::open_command(w, P, element, NS);
+}
+
+pub(crate) fn write_check(w: &mut XmlWriter<'_>, c: &Check) {
+    open_command(w, "check");
+    for id in &c.id {
+        w.leaf("contact:id", &[], id);
+    }
+    w.end("contact:check");
+}
+
+pub(crate) fn write_create(w: &mut XmlWriter<'_>, c: &Create) {
+    open_command(w, "create");
+    w.leaf("contact:id", &[], &c.id);
+    for p in &c.postal_info {
+        write_postal_info(w, p);
+    }
+    if let Some(v) = &c.voice {
+        write_phone(w, "contact:voice", v);
+    }
+    if let Some(v) = &c.fax {
+        write_phone(w, "contact:fax", v);
+    }
+    w.leaf("contact:email", &[], &c.email);
+    write_auth_info(w, &c.auth_info);
+    if let Some(d) = &c.disclose {
+        write_disclose(w, d);
+    }
+    w.end("contact:create");
+}
+
+pub(crate) fn write_delete(w: &mut XmlWriter<'_>, d: &Id) {
+    open_command(w, "delete");
+    w.leaf("contact:id", &[], &d.id);
+    w.end("contact:delete");
+}
+
+/// Writes `<contact:info>` or `<contact:transfer>` (`element`): an id and optional
+/// authorisation information.
+pub(crate) fn write_auth_id(w: &mut XmlWriter<'_>, element: &str, a: &AuthId) {
+    open_command(w, element);
+    w.leaf("contact:id", &[], &a.id);
+    if let Some(ai) = &a.auth_info {
+        write_auth_info(w, ai);
+    }
+    w.end(&format!("contact:{element}"));
+}
+
+pub(crate) fn write_update(w: &mut XmlWriter<'_>, u: &Update) {
+    open_command(w, "update");
+    w.leaf("contact:id", &[], &u.id);
+    for (name, a) in [("contact:add", &u.add), ("contact:rem", &u.rem)] {
+        if let Some(a) = a {
+            w.start(name, &[]);
+            for s in &a.status {
+                write_status(w, s);
+            }
+            w.end(name);
+        }
+    }
+    if let Some(c) = &u.chg {
+        w.start("contact:chg", &[]);
+        for p in &c.postal_info {
+            w.start("contact:postalInfo", &[("type", kind_str(&p.type_))]);
+            if let Some(n) = &p.name {
+                w.leaf("contact:name", &[], n);
+            }
+            if let Some(o) = &p.org {
+                w.leaf("contact:org", &[], o);
+            }
+            if let Some(a) = &p.addr {
+                write_addr(w, a);
+            }
+            w.end("contact:postalInfo");
+        }
+        if let Some(v) = &c.voice {
+            write_phone(w, "contact:voice", v);
+        }
+        if let Some(v) = &c.fax {
+            write_phone(w, "contact:fax", v);
+        }
+        if let Some(e) = &c.email {
+            w.leaf("contact:email", &[], e);
+        }
+        if let Some(a) = &c.auth_info {
+            write_auth_info(w, a);
+        }
+        if let Some(d) = &c.disclose {
+            write_disclose(w, d);
+        }
+        w.end("contact:chg");
+    }
+    w.end("contact:update");
+}
+
+// ------------------------------------------------------------------ response decoding
+
+const CL_ID: (&str, usize, usize) = ("eppcom:clIDType", 3, 16);
+
+pub(crate) fn read_chk_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<ChkData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let cd = s.many(NS, P, "cd", 1, usize::MAX, |r, e| {
+        e.allow_attrs(&[])?;
+        let mut c = Seq::new(r, e);
+        let n = c.req(NS, P, "id")?;
+        let (avail, content) = common::flagged(c.reader(), &n, "avail", CL_ID, ContactId::new)?;
+        let reason = c.opt_with(NS, "reason", common::reason)?;
+        c.end()?;
+        Ok(CheckResult {
+            id: CheckId { avail, content },
+            reason,
+        })
+    })?;
+    s.end()?;
+    Ok(ChkData { cd })
+}
+
+pub(crate) fn read_cre_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<CreData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let id = s.req_with(NS, P, "id", seq::contact_id)?;
+    let cr_date = s.req_with(NS, P, "crDate", seq::timestamp)?;
+    s.end()?;
+    Ok(CreData { id, cr_date })
+}
+
+pub(crate) fn read_inf_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<InfData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let id = s.req_with(NS, P, "id", seq::contact_id)?;
+    let roid = s.req_with(NS, P, "roid", common::roid_text)?;
+    let status = s.many(NS, P, "status", 1, 7, status)?;
+    let postal_info = s.many(NS, P, "postalInfo", 1, 2, postal_info)?;
+    let voice = opt_phone(&mut s, "voice")?;
+    let fax = opt_phone(&mut s, "fax")?;
+    let email = s.req_with(NS, P, "email", min_token)?;
+    let cl_id = s.req_with(NS, P, "clID", seq::client_id)?;
+    let cr_id = s.req_with(NS, P, "crID", seq::client_id)?;
+    let cr_date = s.req_with(NS, P, "crDate", seq::timestamp)?;
+    let up_id = s.opt_with(NS, "upID", seq::client_id)?;
+    let up_date = s.opt_with(NS, "upDate", seq::timestamp)?;
+    let tr_date = s.opt_with(NS, "trDate", seq::timestamp)?;
+    let auth_info = s.opt_with(NS, "authInfo", auth_info)?;
+    let disclose = opt_disclose(&mut s)?;
+    s.end()?;
+    Ok(InfData {
+        id,
+        roid,
+        status,
+        postal_info,
+        voice,
+        fax,
+        email,
+        cl_id,
+        cr_id,
+        cr_date,
+        up_id,
+        up_date,
+        tr_date,
+        auth_info,
+        disclose,
+    })
+}
+
+pub(crate) fn read_pan_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<PanData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let n = s.req(NS, P, "id")?;
+    let (pa_result, content) = common::flagged(s.reader(), &n, "paResult", CL_ID, ContactId::new)?;
+    let pa_trid = s.req_with(NS, P, "paTRID", common::pa_trid)?;
+    let pa_date = s.req_with(NS, P, "paDate", seq::timestamp)?;
+    s.end()?;
+    Ok(PanData {
+        id: PaId { pa_result, content },
+        pa_trid,
+        pa_date,
+    })
+}
+
+pub(crate) fn read_trn_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<TrnData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let id = s.req_with(NS, P, "id", seq::contact_id)?;
+    let tr_status = s.req_with(NS, P, "trStatus", common::tr_status)?;
+    let re_id = s.req_with(NS, P, "reID", seq::client_id)?;
+    let re_date = s.req_with(NS, P, "reDate", seq::timestamp)?;
+    let ac_id = s.req_with(NS, P, "acID", seq::client_id)?;
+    let ac_date = s.req_with(NS, P, "acDate", seq::timestamp)?;
+    s.end()?;
+    Ok(TrnData {
+        id,
+        tr_status,
+        re_id,
+        re_date,
+        ac_id,
+        ac_date,
+    })
 }

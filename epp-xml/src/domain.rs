@@ -1,13 +1,15 @@
-//! The domain name mapping (RFC 5731): command decoding and response encoding over the
-//! generated types.
+//! The domain name mapping (RFC 5731) over the generated types: command decoding and
+//! response encoding (the server's side), command encoding and response decoding (a
+//! client's side).
 
-use crate::common::{self, cl_id, label};
+use crate::common;
 use crate::error::{DecodeError, ErrorKind};
 use crate::generated::domain as g;
 use crate::ns::DOMAIN as NS;
 use crate::reader::{Element, XmlReader};
 use crate::seq::{self, Seq};
 use crate::writer::XmlWriter;
+use crate::{ClientId, DomainName};
 
 pub use g::{
     AddRemType as AddRem, AuthInfoChgType as AuthInfoChg,
@@ -33,7 +35,7 @@ pub(crate) fn decode_command<'a>(
     Ok(match el.name() {
         "check" => {
             let mut s = Seq::new(r, el);
-            let name = s.many(NS, P, "name", 1, usize::MAX, label)?;
+            let name = s.many(NS, P, "name", 1, usize::MAX, seq::domain_name)?;
             s.end()?;
             DomainCommand::Check(Check { name })
         }
@@ -41,7 +43,7 @@ pub(crate) fn decode_command<'a>(
         "delete" => {
             let mut s = Seq::new(r, el);
             let e = s.req(NS, P, "name")?;
-            let name = label(s.reader(), e)?;
+            let name = seq::domain_name(s.reader(), e)?;
             s.end()?;
             DomainCommand::Delete(Delete { name })
         }
@@ -65,6 +67,7 @@ pub(crate) fn decode_command<'a>(
             };
             let t = s.reader().text(&e)?;
             let content = seq::token(&e, &t, "eppcom:labelType", 1, 255)?;
+            let content = seq::typed(&e, content, crate::DomainName::new)?;
             let auth_info = opt_auth_info(&mut s)?;
             s.end()?;
             DomainCommand::Info(Info {
@@ -75,7 +78,7 @@ pub(crate) fn decode_command<'a>(
         "renew" => {
             let mut s = Seq::new(r, el);
             let e = s.req(NS, P, "name")?;
-            let name = label(s.reader(), e)?;
+            let name = seq::domain_name(s.reader(), e)?;
             let e = s.req(NS, P, "curExpDate")?;
             e.allow_attrs(&[])?;
             let t = s.reader().text(&e)?;
@@ -113,14 +116,14 @@ pub(crate) enum DomainCommand {
 fn create<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Create, DecodeError> {
     let mut s = Seq::new(r, el);
     let e = s.req(NS, P, "name")?;
-    let name = label(s.reader(), e)?;
+    let name = seq::domain_name(s.reader(), e)?;
     let period = opt_period(&mut s)?;
     let ns = match s.opt(NS, "ns")? {
         Some(e) => Some(ns(s.reader(), e)?),
         None => None,
     };
     let registrant = match s.opt(NS, "registrant")? {
-        Some(e) => Some(cl_id(s.reader(), e)?),
+        Some(e) => Some(seq::contact_id(s.reader(), e)?),
         None => None,
     };
     let contact = s.many(NS, P, "contact", 0, usize::MAX, contact)?;
@@ -142,7 +145,7 @@ pub fn transfer<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Transfer, 
     el.allow_attrs(&[])?;
     let mut s = Seq::new(r, el);
     let e = s.req(NS, P, "name")?;
-    let name = label(s.reader(), e)?;
+    let name = seq::domain_name(s.reader(), e)?;
     let period = opt_period(&mut s)?;
     let auth_info = opt_auth_info(&mut s)?;
     s.end()?;
@@ -156,7 +159,7 @@ pub fn transfer<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Transfer, 
 fn update<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Update, DecodeError> {
     let mut s = Seq::new(r, el);
     let e = s.req(NS, P, "name")?;
-    let name = label(s.reader(), e)?;
+    let name = seq::domain_name(s.reader(), e)?;
     let add = match s.opt(NS, "add")? {
         Some(e) => Some(add_rem(s.reader(), e)?),
         None => None,
@@ -290,7 +293,7 @@ fn ns<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Ns, DecodeError> {
             ));
         }
         content.push(if kind == "hostObj" {
-            NsEntry::HostObj(label(s.reader(), e)?)
+            NsEntry::HostObj(seq::host_name(s.reader(), e)?)
         } else {
             NsEntry::HostAttr(host_attr(s.reader(), e)?)
         });
@@ -308,7 +311,7 @@ fn host_attr<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<HostAttr, Dec
     el.allow_attrs(&[])?;
     let mut s = Seq::new(r, el);
     let e = s.req(NS, P, "hostName")?;
-    let host_name = label(s.reader(), e)?;
+    let host_name = seq::host_name(s.reader(), e)?;
     let host_addr = s.many(NS, P, "hostAddr", 0, usize::MAX, crate::host::addr)?;
     s.end()?;
     Ok(HostAttr {
@@ -334,15 +337,14 @@ fn contact<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Contact, Decode
     };
     let t = r.text(&el)?;
     let content = seq::token(&el, &t, "eppcom:clIDType", 3, 16)?;
+    let content = seq::typed(&el, content, crate::ContactId::new)?;
     Ok(Contact { type_, content })
 }
 
 fn status<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Status, DecodeError> {
     el.allow_attrs(&["s", "lang"])?;
     let s = seq::enumeration(&el, "status", el.required_attr("s")?, STATUS)?;
-    let lang = common::lang_default_en(&el)?;
-    let t = r.text(&el)?;
-    let content = seq::normalized(&el, &t, "domain:statusType", 0, usize::MAX)?;
+    let (lang, content) = common::status_text(r, &el, "domain:statusType")?;
     Ok(Status { s, lang, content })
 }
 
@@ -398,6 +400,15 @@ pub fn status_str(s: &StatusValue) -> &'static str {
         .find(|(_, v)| v == s)
         .map(|(t, _)| *t)
         .unwrap_or("ok")
+}
+
+fn hosts_str(h: &Hosts) -> &'static str {
+    match h {
+        Hosts::All => "all",
+        Hosts::Del => "del",
+        Hosts::None => "none",
+        Hosts::Sub => "sub",
+    }
 }
 
 fn role_str(r: &ContactRole) -> &'static str {
@@ -480,12 +491,7 @@ pub(crate) fn write_inf_data(w: &mut XmlWriter<'_>, d: &InfData) {
         w.leaf_display("domain:trDate", &[], t);
     }
     if let Some(a) = &d.auth_info {
-        w.start("domain:authInfo", &[]);
-        match &a.content {
-            AuthInfoContent::Pw(pw) => common::write_pw(w, "domain:pw", pw),
-            AuthInfoContent::Ext(ext) => common::write_ext_auth(w, "domain:ext", ext),
-        }
-        w.end("domain:authInfo");
+        write_auth_info(w, a);
     }
     w.end("domain:infData");
 }
@@ -526,12 +532,24 @@ pub(crate) fn write_trn_data(w: &mut XmlWriter<'_>, d: &TrnData) {
 }
 
 fn write_status(w: &mut XmlWriter<'_>, s: &Status) {
-    let v = status_str(&s.s);
-    if s.lang == "en" {
-        w.leaf("domain:status", &[("s", v)], &s.content);
-    } else {
-        w.leaf("domain:status", &[("s", v), ("lang", &s.lang)], &s.content);
+    common::write_status(w, "domain:status", status_str(&s.s), &s.lang, &s.content);
+}
+
+fn write_auth_info(w: &mut XmlWriter<'_>, a: &AuthInfo) {
+    w.start("domain:authInfo", &[]);
+    match &a.content {
+        AuthInfoContent::Pw(pw) => common::write_pw(w, "domain:pw", pw),
+        AuthInfoContent::Ext(ext) => common::write_ext_auth(w, "domain:ext", ext),
     }
+    w.end("domain:authInfo");
+}
+
+fn write_period(w: &mut XmlWriter<'_>, p: &Period) {
+    let unit = match p.unit {
+        PeriodUnit::Y => "y",
+        PeriodUnit::M => "m",
+    };
+    w.leaf_display("domain:period", &[("unit", unit)], p.content);
 }
 
 fn write_contact(w: &mut XmlWriter<'_>, c: &Contact) {
@@ -557,4 +575,255 @@ fn write_ns(w: &mut XmlWriter<'_>, ns: &Ns) {
         }
     }
     w.end("domain:ns");
+}
+
+// ------------------------------------------------------------------ command encoding
+
+fn open_command(w: &mut XmlWriter<'_>, element: &str) {
+    common::open_command(w, P, element, NS);
+}
+
+pub(crate) fn write_check(w: &mut XmlWriter<'_>, c: &Check) {
+    open_command(w, "check");
+    for n in &c.name {
+        w.leaf("domain:name", &[], n);
+    }
+    w.end("domain:check");
+}
+
+pub(crate) fn write_create(w: &mut XmlWriter<'_>, c: &Create) {
+    open_command(w, "create");
+    w.leaf("domain:name", &[], &c.name);
+    if let Some(p) = &c.period {
+        write_period(w, p);
+    }
+    if let Some(ns) = &c.ns {
+        write_ns(w, ns);
+    }
+    if let Some(r) = &c.registrant {
+        w.leaf("domain:registrant", &[], r);
+    }
+    for ct in &c.contact {
+        write_contact(w, ct);
+    }
+    write_auth_info(w, &c.auth_info);
+    w.end("domain:create");
+}
+
+pub(crate) fn write_delete(w: &mut XmlWriter<'_>, d: &Delete) {
+    open_command(w, "delete");
+    w.leaf("domain:name", &[], &d.name);
+    w.end("domain:delete");
+}
+
+pub(crate) fn write_info(w: &mut XmlWriter<'_>, i: &Info) {
+    open_command(w, "info");
+    w.leaf(
+        "domain:name",
+        &[("hosts", hosts_str(&i.name.hosts))],
+        &i.name.content,
+    );
+    if let Some(a) = &i.auth_info {
+        write_auth_info(w, a);
+    }
+    w.end("domain:info");
+}
+
+pub(crate) fn write_renew(w: &mut XmlWriter<'_>, r: &Renew) {
+    open_command(w, "renew");
+    w.leaf("domain:name", &[], &r.name);
+    w.leaf_display("domain:curExpDate", &[], r.cur_exp_date);
+    if let Some(p) = &r.period {
+        write_period(w, p);
+    }
+    w.end("domain:renew");
+}
+
+/// Writes `<domain:transfer>` with its body; also used for Norid's `transfer op="execute"`.
+pub fn write_transfer(w: &mut XmlWriter<'_>, t: &Transfer) {
+    open_command(w, "transfer");
+    w.leaf("domain:name", &[], &t.name);
+    if let Some(p) = &t.period {
+        write_period(w, p);
+    }
+    if let Some(a) = &t.auth_info {
+        write_auth_info(w, a);
+    }
+    w.end("domain:transfer");
+}
+
+pub(crate) fn write_update(w: &mut XmlWriter<'_>, u: &Update) {
+    open_command(w, "update");
+    w.leaf("domain:name", &[], &u.name);
+    for (name, a) in [("domain:add", &u.add), ("domain:rem", &u.rem)] {
+        if let Some(a) = a {
+            w.start(name, &[]);
+            if let Some(ns) = &a.ns {
+                write_ns(w, ns);
+            }
+            for c in &a.contact {
+                write_contact(w, c);
+            }
+            for s in &a.status {
+                write_status(w, s);
+            }
+            w.end(name);
+        }
+    }
+    if let Some(c) = &u.chg {
+        w.start("domain:chg", &[]);
+        if let Some(r) = &c.registrant {
+            w.leaf("domain:registrant", &[], r);
+        }
+        if let Some(a) = &c.auth_info {
+            w.start("domain:authInfo", &[]);
+            match &a.content {
+                AuthInfoChgContent::Pw(pw) => common::write_pw(w, "domain:pw", pw),
+                AuthInfoChgContent::Ext(ext) => common::write_ext_auth(w, "domain:ext", ext),
+                AuthInfoChgContent::Null(_) => w.empty("domain:null", &[]),
+            }
+            w.end("domain:authInfo");
+        }
+        w.end("domain:chg");
+    }
+    w.end("domain:update");
+}
+
+// ------------------------------------------------------------------ response decoding
+
+const LABEL: (&str, usize, usize) = ("eppcom:labelType", 1, 255);
+
+pub(crate) fn read_chk_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<ChkData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let cd = s.many(NS, P, "cd", 1, usize::MAX, |r, e| {
+        e.allow_attrs(&[])?;
+        let mut c = Seq::new(r, e);
+        let n = c.req(NS, P, "name")?;
+        let (avail, content) = common::flagged(c.reader(), &n, "avail", LABEL, DomainName::new)?;
+        let reason = c.opt_with(NS, "reason", common::reason)?;
+        c.end()?;
+        Ok(CheckResult {
+            name: CheckName { avail, content },
+            reason,
+        })
+    })?;
+    s.end()?;
+    Ok(ChkData { cd })
+}
+
+pub(crate) fn read_cre_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<CreData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let name = s.req_with(NS, P, "name", seq::domain_name)?;
+    let cr_date = s.req_with(NS, P, "crDate", seq::timestamp)?;
+    let ex_date = s.opt_with(NS, "exDate", seq::timestamp)?;
+    s.end()?;
+    Ok(CreData {
+        name,
+        cr_date,
+        ex_date,
+    })
+}
+
+pub(crate) fn read_inf_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<InfData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let name = s.req_with(NS, P, "name", seq::domain_name)?;
+    let roid = s.req_with(NS, P, "roid", common::roid_text)?;
+    let status = s.many(NS, P, "status", 0, 11, status)?;
+    let registrant = s.opt_with(NS, "registrant", seq::contact_id)?;
+    let contact = s.many(NS, P, "contact", 0, usize::MAX, contact)?;
+    let ns = s.opt_with(NS, "ns", ns)?;
+    let host = s.many(NS, P, "host", 0, usize::MAX, seq::host_name)?;
+    let cl_id = s.req_with(NS, P, "clID", seq::client_id)?;
+    let cr_id = s.opt_with(NS, "crID", seq::client_id)?;
+    let cr_date = s.opt_with(NS, "crDate", seq::timestamp)?;
+    let up_id = s.opt_with(NS, "upID", seq::client_id)?;
+    let up_date = s.opt_with(NS, "upDate", seq::timestamp)?;
+    let ex_date = s.opt_with(NS, "exDate", seq::timestamp)?;
+    let tr_date = s.opt_with(NS, "trDate", seq::timestamp)?;
+    let auth_info = opt_auth_info(&mut s)?;
+    s.end()?;
+    Ok(InfData {
+        name,
+        roid,
+        status,
+        registrant,
+        contact,
+        ns,
+        host,
+        cl_id,
+        cr_id,
+        cr_date,
+        up_id,
+        up_date,
+        ex_date,
+        tr_date,
+        auth_info,
+    })
+}
+
+pub(crate) fn read_pan_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<PanData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let n = s.req(NS, P, "name")?;
+    let (pa_result, content) = common::flagged(s.reader(), &n, "paResult", LABEL, DomainName::new)?;
+    let pa_trid = s.req_with(NS, P, "paTRID", common::pa_trid)?;
+    let pa_date = s.req_with(NS, P, "paDate", seq::timestamp)?;
+    s.end()?;
+    Ok(PanData {
+        name: PaName { pa_result, content },
+        pa_trid,
+        pa_date,
+    })
+}
+
+pub(crate) fn read_ren_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<RenData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let name = s.req_with(NS, P, "name", seq::domain_name)?;
+    let ex_date = s.opt_with(NS, "exDate", seq::timestamp)?;
+    s.end()?;
+    Ok(RenData { name, ex_date })
+}
+
+pub(crate) fn read_trn_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<TrnData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let name = s.req_with(NS, P, "name", seq::domain_name)?;
+    let tr_status = s.req_with(NS, P, "trStatus", common::tr_status)?;
+    let re_id: ClientId = s.req_with(NS, P, "reID", seq::client_id)?;
+    let re_date = s.req_with(NS, P, "reDate", seq::timestamp)?;
+    let ac_id = s.req_with(NS, P, "acID", seq::client_id)?;
+    let ac_date = s.req_with(NS, P, "acDate", seq::timestamp)?;
+    let ex_date = s.opt_with(NS, "exDate", seq::timestamp)?;
+    s.end()?;
+    Ok(TrnData {
+        name,
+        tr_status,
+        re_id,
+        re_date,
+        ac_id,
+        ac_date,
+        ex_date,
+    })
 }

@@ -8,7 +8,7 @@
 // Do not edit: regenerate with `cargo run --manifest-path codegen/Cargo.toml`.
 
 pub mod contact {
-    use crate::{Empty, Timestamp};
+    use crate::{ClientId, ContactId, Empty, Timestamp};
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct AddRemType {
         pub status: Vec<StatusType>,
@@ -23,7 +23,7 @@ pub mod contact {
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct AuthIdType {
-        pub id: String,
+        pub id: ContactId,
         pub auth_info: Option<AuthInfoType>,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
@@ -40,7 +40,7 @@ pub mod contact {
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CheckIdType {
         pub avail: bool,
-        pub content: String,
+        pub content: ContactId,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CheckType {
@@ -71,13 +71,13 @@ pub mod contact {
     pub type CreData = CreDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CreDataType {
-        pub id: String,
+        pub id: ContactId,
         pub cr_date: Timestamp,
     }
     pub type Create = CreateType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CreateType {
-        pub id: String,
+        pub id: ContactId,
         pub postal_info: Vec<PostalInfoType>,
         pub voice: Option<E164Type>,
         pub fax: Option<E164Type>,
@@ -105,17 +105,17 @@ pub mod contact {
     pub type InfData = InfDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct InfDataType {
-        pub id: String,
+        pub id: ContactId,
         pub roid: String,
         pub status: Vec<StatusType>,
         pub postal_info: Vec<PostalInfoType>,
         pub voice: Option<E164Type>,
         pub fax: Option<E164Type>,
         pub email: String,
-        pub cl_id: String,
-        pub cr_id: String,
+        pub cl_id: ClientId,
+        pub cr_id: ClientId,
         pub cr_date: Timestamp,
-        pub up_id: Option<String>,
+        pub up_id: Option<ClientId>,
         pub up_date: Option<Timestamp>,
         pub tr_date: Option<Timestamp>,
         pub auth_info: Option<AuthInfoType>,
@@ -128,13 +128,13 @@ pub mod contact {
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct MIdType {
-        pub id: Vec<String>,
+        pub id: Vec<ContactId>,
     }
     pub type OptPostalLineType = String;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct PaClidType {
         pub pa_result: bool,
-        pub content: String,
+        pub content: ContactId,
     }
     pub type PanData = PanDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
@@ -159,7 +159,7 @@ pub mod contact {
     pub type PostalLineType = String;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct SIdType {
-        pub id: String,
+        pub id: ContactId,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct StatusType {
@@ -186,24 +186,24 @@ pub mod contact {
     pub type TrnData = TrnDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct TrnDataType {
-        pub id: String,
+        pub id: ContactId,
         pub tr_status: super::eppcom::TrStatusType,
-        pub re_id: String,
+        pub re_id: ClientId,
         pub re_date: Timestamp,
-        pub ac_id: String,
+        pub ac_id: ClientId,
         pub ac_date: Timestamp,
     }
     pub type Update = UpdateType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct UpdateType {
-        pub id: String,
+        pub id: ContactId,
         pub add: Option<AddRemType>,
         pub rem: Option<AddRemType>,
         pub chg: Option<ChgType>,
     }
 }
 pub mod domain {
-    use crate::{Date, Empty, Timestamp};
+    use crate::{ClientId, ContactId, Date, DomainName, Empty, HostName, Timestamp};
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct AddRemType {
         pub ns: Option<NsType>,
@@ -233,7 +233,7 @@ pub mod domain {
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CheckNameType {
         pub avail: bool,
-        pub content: String,
+        pub content: DomainName,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CheckType {
@@ -260,29 +260,29 @@ pub mod domain {
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct ContactType {
         pub type_: Option<ContactAttrType>,
-        pub content: String,
+        pub content: ContactId,
     }
     pub type CreData = CreDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CreDataType {
-        pub name: String,
+        pub name: DomainName,
         pub cr_date: Timestamp,
         pub ex_date: Option<Timestamp>,
     }
     pub type Create = CreateType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CreateType {
-        pub name: String,
+        pub name: DomainName,
         pub period: Option<PeriodType>,
         pub ns: Option<NsType>,
-        pub registrant: Option<String>,
+        pub registrant: Option<ContactId>,
         pub contact: Vec<ContactType>,
         pub auth_info: AuthInfoType,
     }
     pub type Delete = SNameType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct HostAttrType {
-        pub host_name: String,
+        pub host_name: HostName,
         pub host_addr: Vec<super::host::AddrType>,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
@@ -295,17 +295,17 @@ pub mod domain {
     pub type InfData = InfDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct InfDataType {
-        pub name: String,
+        pub name: DomainName,
         pub roid: String,
         pub status: Vec<StatusType>,
-        pub registrant: Option<String>,
+        pub registrant: Option<ContactId>,
         pub contact: Vec<ContactType>,
         pub ns: Option<NsType>,
-        pub host: Vec<String>,
-        pub cl_id: String,
-        pub cr_id: Option<String>,
+        pub host: Vec<HostName>,
+        pub cl_id: ClientId,
+        pub cr_id: Option<ClientId>,
         pub cr_date: Option<Timestamp>,
-        pub up_id: Option<String>,
+        pub up_id: Option<ClientId>,
         pub up_date: Option<Timestamp>,
         pub ex_date: Option<Timestamp>,
         pub tr_date: Option<Timestamp>,
@@ -315,7 +315,7 @@ pub mod domain {
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct InfoNameType {
         pub hosts: HostsType,
-        pub content: String,
+        pub content: DomainName,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct InfoType {
@@ -324,7 +324,7 @@ pub mod domain {
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct MNameType {
-        pub name: Vec<String>,
+        pub name: Vec<DomainName>,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct NsType {
@@ -332,7 +332,7 @@ pub mod domain {
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub enum NsTypeContent {
-        HostObj(String),
+        HostObj(HostName),
         HostAttr(HostAttrType),
     }
     pub type PLimitType = u16;
@@ -344,7 +344,7 @@ pub mod domain {
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct PaNameType {
         pub pa_result: bool,
-        pub content: String,
+        pub content: DomainName,
     }
     pub type PanData = PanDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
@@ -361,19 +361,19 @@ pub mod domain {
     pub type RenData = RenDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct RenDataType {
-        pub name: String,
+        pub name: DomainName,
         pub ex_date: Option<Timestamp>,
     }
     pub type Renew = RenewType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct RenewType {
-        pub name: String,
+        pub name: DomainName,
         pub cur_exp_date: Date,
         pub period: Option<PeriodType>,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct SNameType {
-        pub name: String,
+        pub name: DomainName,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct StatusType {
@@ -404,32 +404,32 @@ pub mod domain {
     pub type Transfer = TransferType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct TransferType {
-        pub name: String,
+        pub name: DomainName,
         pub period: Option<PeriodType>,
         pub auth_info: Option<AuthInfoType>,
     }
     pub type TrnData = TrnDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct TrnDataType {
-        pub name: String,
+        pub name: DomainName,
         pub tr_status: super::eppcom::TrStatusType,
-        pub re_id: String,
+        pub re_id: ClientId,
         pub re_date: Timestamp,
-        pub ac_id: String,
+        pub ac_id: ClientId,
         pub ac_date: Timestamp,
         pub ex_date: Option<Timestamp>,
     }
     pub type Update = UpdateType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct UpdateType {
-        pub name: String,
+        pub name: DomainName,
         pub add: Option<AddRemType>,
         pub rem: Option<AddRemType>,
         pub chg: Option<ChgType>,
     }
 }
 pub mod epp {
-    use crate::{AnyAttributes, AnyElement, Empty, EppVersion, Text, Timestamp};
+    use crate::{AnyAttributes, AnyElement, ClientId, Empty, EppVersion, Text, Timestamp};
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CommandType {
         pub content: Vec<CommandTypeContent>,
@@ -567,7 +567,7 @@ pub mod epp {
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct LoginType {
-        pub cl_id: String,
+        pub cl_id: ClientId,
         pub pw: String,
         pub new_pw: Option<String>,
         pub options: CredsOptionsType,
@@ -721,7 +721,7 @@ pub mod eppcom {
     }
 }
 pub mod host {
-    use crate::Timestamp;
+    use crate::{ClientId, HostName, Timestamp};
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct AddRemType {
         pub addr: Vec<AddrType>,
@@ -737,7 +737,7 @@ pub mod host {
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CheckNameType {
         pub avail: bool,
-        pub content: String,
+        pub content: HostName,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CheckType {
@@ -746,7 +746,7 @@ pub mod host {
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct ChgType {
-        pub name: String,
+        pub name: HostName,
     }
     pub type ChkData = ChkDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
@@ -756,27 +756,27 @@ pub mod host {
     pub type CreData = CreDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CreDataType {
-        pub name: String,
+        pub name: HostName,
         pub cr_date: Timestamp,
     }
     pub type Create = CreateType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct CreateType {
-        pub name: String,
+        pub name: HostName,
         pub addr: Vec<AddrType>,
     }
     pub type Delete = SNameType;
     pub type InfData = InfDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct InfDataType {
-        pub name: String,
+        pub name: HostName,
         pub roid: String,
         pub status: Vec<StatusType>,
         pub addr: Vec<AddrType>,
-        pub cl_id: String,
-        pub cr_id: String,
+        pub cl_id: ClientId,
+        pub cr_id: ClientId,
         pub cr_date: Timestamp,
-        pub up_id: Option<String>,
+        pub up_id: Option<ClientId>,
         pub up_date: Option<Timestamp>,
         pub tr_date: Option<Timestamp>,
     }
@@ -788,12 +788,12 @@ pub mod host {
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct MNameType {
-        pub name: Vec<String>,
+        pub name: Vec<HostName>,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct PaNameType {
         pub pa_result: bool,
-        pub content: String,
+        pub content: HostName,
     }
     pub type PanData = PanDataType;
     #[derive(Clone, Debug, Eq, PartialEq)]
@@ -804,7 +804,7 @@ pub mod host {
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct SNameType {
-        pub name: String,
+        pub name: HostName,
     }
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct StatusType {
@@ -828,7 +828,7 @@ pub mod host {
     pub type Update = UpdateType;
     #[derive(Clone, Debug, Eq, PartialEq)]
     pub struct UpdateType {
-        pub name: String,
+        pub name: HostName,
         pub add: Option<AddRemType>,
         pub rem: Option<AddRemType>,
         pub chg: Option<ChgType>,

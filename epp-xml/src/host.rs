@@ -1,7 +1,8 @@
-//! The host mapping (RFC 5732): command decoding and response encoding over the generated
-//! types.
+//! The host mapping (RFC 5732) over the generated types: command decoding and response
+//! encoding (the server's side), command encoding and response decoding (a client's side).
 
-use crate::common::{self, label};
+use crate::HostName;
+use crate::common;
 use crate::error::{DecodeError, ErrorKind};
 use crate::generated::host as g;
 use crate::ns::HOST as NS;
@@ -38,18 +39,18 @@ pub(crate) fn decode_command<'a>(
     let mut s = Seq::new(r, el);
     let out = match kind {
         "check" => HostCommand::Check(Check {
-            name: s.many(NS, P, "name", 1, usize::MAX, label)?,
+            name: s.many(NS, P, "name", 1, usize::MAX, seq::host_name)?,
         }),
         "create" => {
             let e = s.req(NS, P, "name")?;
-            let name = label(s.reader(), e)?;
+            let name = seq::host_name(s.reader(), e)?;
             let addr = s.many(NS, P, "addr", 0, usize::MAX, addr)?;
             HostCommand::Create(Create { name, addr })
         }
         "delete" | "info" => {
             let e = s.req(NS, P, "name")?;
             let n = Name {
-                name: label(s.reader(), e)?,
+                name: seq::host_name(s.reader(), e)?,
             };
             if kind == "info" {
                 HostCommand::Info(n)
@@ -59,7 +60,7 @@ pub(crate) fn decode_command<'a>(
         }
         "update" => {
             let e = s.req(NS, P, "name")?;
-            let name = label(s.reader(), e)?;
+            let name = seq::host_name(s.reader(), e)?;
             let add = match s.opt(NS, "add")? {
                 Some(e) => Some(add_rem(s.reader(), e)?),
                 None => None,
@@ -73,7 +74,7 @@ pub(crate) fn decode_command<'a>(
                     e.allow_attrs(&[])?;
                     let mut c = Seq::new(s.reader(), e);
                     let n = c.req(NS, P, "name")?;
-                    let name = label(c.reader(), n)?;
+                    let name = seq::host_name(c.reader(), n)?;
                     c.end()?;
                     Some(Chg { name })
                 }
@@ -126,10 +127,12 @@ pub(crate) fn addr<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Addr, D
 fn status<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Status, DecodeError> {
     el.allow_attrs(&["s", "lang"])?;
     let s = seq::enumeration(&el, "status", el.required_attr("s")?, STATUS)?;
-    let lang = common::lang_default_en(&el)?;
-    let t = r.text(&el)?;
-    let content = seq::normalized(&el, &t, "host:statusType", 0, usize::MAX)?;
+    let (lang, content) = common::status_text(r, &el, "host:statusType")?;
     Ok(Status { s, lang, content })
+}
+
+fn write_status(w: &mut XmlWriter<'_>, s: &Status) {
+    common::write_status(w, "host:status", status_str(&s.s), &s.lang, &s.content);
 }
 
 const STATUS: &[(&str, StatusValue)] = &[
@@ -210,12 +213,7 @@ pub(crate) fn write_inf_data(w: &mut XmlWriter<'_>, d: &InfData) {
     w.leaf("host:name", &[], &d.name);
     w.leaf("host:roid", &[], &d.roid);
     for s in &d.status {
-        let v = status_str(&s.s);
-        if s.lang == "en" {
-            w.leaf("host:status", &[("s", v)], &s.content);
-        } else {
-            w.leaf("host:status", &[("s", v), ("lang", &s.lang)], &s.content);
-        }
+        write_status(w, s);
     }
     for a in &d.addr {
         write_addr(w, "host:addr", a);
@@ -245,4 +243,144 @@ pub(crate) fn write_pan_data(w: &mut XmlWriter<'_>, d: &PanData) {
     crate::response::write_pa_trid(w, "host:paTRID", &d.pa_trid);
     w.leaf_display("host:paDate", &[], d.pa_date);
     w.end("host:panData");
+}
+
+// ------------------------------------------------------------------ command encoding
+
+fn open_command(w: &mut XmlWriter<'_>, element: &str) {
+    common::open_command(w, P, element, NS);
+}
+
+pub(crate) fn write_check(w: &mut XmlWriter<'_>, c: &Check) {
+    open_command(w, "check");
+    for n in &c.name {
+        w.leaf("host:name", &[], n);
+    }
+    w.end("host:check");
+}
+
+pub(crate) fn write_create(w: &mut XmlWriter<'_>, c: &Create) {
+    open_command(w, "create");
+    w.leaf("host:name", &[], &c.name);
+    for a in &c.addr {
+        write_addr(w, "host:addr", a);
+    }
+    w.end("host:create");
+}
+
+/// Writes `<host:delete>` or `<host:info>` (`element`): a name.
+pub(crate) fn write_name(w: &mut XmlWriter<'_>, element: &str, n: &Name) {
+    open_command(w, element);
+    w.leaf("host:name", &[], &n.name);
+    w.end(&format!("host:{element}"));
+}
+
+pub(crate) fn write_update(w: &mut XmlWriter<'_>, u: &Update) {
+    open_command(w, "update");
+    w.leaf("host:name", &[], &u.name);
+    for (name, a) in [("host:add", &u.add), ("host:rem", &u.rem)] {
+        if let Some(a) = a {
+            w.start(name, &[]);
+            for addr in &a.addr {
+                write_addr(w, "host:addr", addr);
+            }
+            for s in &a.status {
+                write_status(w, s);
+            }
+            w.end(name);
+        }
+    }
+    if let Some(c) = &u.chg {
+        w.start("host:chg", &[]);
+        w.leaf("host:name", &[], &c.name);
+        w.end("host:chg");
+    }
+    w.end("host:update");
+}
+
+// ------------------------------------------------------------------ response decoding
+
+const LABEL: (&str, usize, usize) = ("eppcom:labelType", 1, 255);
+
+pub(crate) fn read_chk_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<ChkData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let cd = s.many(NS, P, "cd", 1, usize::MAX, |r, e| {
+        e.allow_attrs(&[])?;
+        let mut c = Seq::new(r, e);
+        let n = c.req(NS, P, "name")?;
+        let (avail, content) = common::flagged(c.reader(), &n, "avail", LABEL, HostName::new)?;
+        let reason = c.opt_with(NS, "reason", common::reason)?;
+        c.end()?;
+        Ok(CheckResult {
+            name: CheckName { avail, content },
+            reason,
+        })
+    })?;
+    s.end()?;
+    Ok(ChkData { cd })
+}
+
+pub(crate) fn read_cre_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<CreData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let name = s.req_with(NS, P, "name", seq::host_name)?;
+    let cr_date = s.req_with(NS, P, "crDate", seq::timestamp)?;
+    s.end()?;
+    Ok(CreData { name, cr_date })
+}
+
+pub(crate) fn read_inf_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<InfData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let name = s.req_with(NS, P, "name", seq::host_name)?;
+    let roid = s.req_with(NS, P, "roid", common::roid_text)?;
+    let status = s.many(NS, P, "status", 1, 7, status)?;
+    let addr = s.many(NS, P, "addr", 0, usize::MAX, addr)?;
+    let cl_id = s.req_with(NS, P, "clID", seq::client_id)?;
+    let cr_id = s.req_with(NS, P, "crID", seq::client_id)?;
+    let cr_date = s.req_with(NS, P, "crDate", seq::timestamp)?;
+    let up_id = s.opt_with(NS, "upID", seq::client_id)?;
+    let up_date = s.opt_with(NS, "upDate", seq::timestamp)?;
+    let tr_date = s.opt_with(NS, "trDate", seq::timestamp)?;
+    s.end()?;
+    Ok(InfData {
+        name,
+        roid,
+        status,
+        addr,
+        cl_id,
+        cr_id,
+        cr_date,
+        up_id,
+        up_date,
+        tr_date,
+    })
+}
+
+pub(crate) fn read_pan_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<PanData, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let n = s.req(NS, P, "name")?;
+    let (pa_result, content) = common::flagged(s.reader(), &n, "paResult", LABEL, HostName::new)?;
+    let pa_trid = s.req_with(NS, P, "paTRID", common::pa_trid)?;
+    let pa_date = s.req_with(NS, P, "paDate", seq::timestamp)?;
+    s.end()?;
+    Ok(PanData {
+        name: PaName { pa_result, content },
+        pa_trid,
+        pa_date,
+    })
 }

@@ -9,9 +9,9 @@
 
 use std::borrow::Cow;
 
-use quick_xml::NsReader;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
+use quick_xml::name::{PrefixDeclaration, ResolveResult};
+use quick_xml::{NsReader, Reader};
 
 use crate::error::{DecodeError, ErrorKind};
 
@@ -19,7 +19,8 @@ use crate::error::{DecodeError, ErrorKind};
 pub const MAX_DEPTH: usize = 16;
 /// Longest text content of one element, in bytes.
 pub const MAX_TEXT: usize = 8 * 1024;
-/// Longest attribute value, in bytes.
+/// Longest attribute value, in bytes, after entity and character references are resolved
+/// (so that a value read back from its escaped form never exceeds it).
 pub const MAX_ATTR_VALUE: usize = 1024;
 /// Most attributes on one element (namespace declarations included).
 pub const MAX_ATTRS: usize = 32;
@@ -35,6 +36,8 @@ pub struct Element<'a> {
     ns: Cow<'static, str>,
     name: &'a str,
     prefix: &'static str,
+    /// The prefix as written in the document (empty for the default namespace).
+    written_prefix: &'a str,
     attrs: Vec<(&'a str, Cow<'a, str>)>,
     /// Byte offset of the element's `<` in the input.
     start: usize,
@@ -49,6 +52,12 @@ impl<'a> Element<'a> {
     /// The element's local name.
     pub fn name(&self) -> &'a str {
         self.name
+    }
+
+    /// The namespace prefix as written in the document (empty when the element is in the
+    /// default namespace or in none).
+    pub fn written_prefix(&self) -> &'a str {
+        self.written_prefix
     }
 
     /// Whether the element is `{ns}name`.
@@ -282,15 +291,35 @@ impl<'a> XmlReader<'a> {
         Ok(())
     }
 
-    /// Reads `el` (just started) to its end and returns it as an [`crate::AnyElement`].
+    /// Reads `el` (just started) to its end and returns it as an [`crate::AnyElement`]: its
+    /// source text, made self-contained by declaring on it the namespaces it uses but
+    /// inherits from its ancestors, so that it means the same wherever it is written.
     ///
     /// # Errors
     ///
-    /// Any error of the underlying document.
+    /// Any error of the underlying document, and [`ErrorKind::Refused`] when the added
+    /// declarations would give the element more than [`MAX_ATTRS`] attributes.
     pub fn capture(&mut self, el: &Element<'_>) -> Result<crate::AnyElement, DecodeError> {
+        // The bindings in scope at the element (its own included): the subtree can use only
+        // these or ones it declares itself, as the reader checks every name while skipping.
+        let scope: Vec<(Option<Vec<u8>>, Vec<u8>)> = self
+            .inner
+            .resolver()
+            .bindings()
+            .map(|(p, ns)| {
+                let p = match p {
+                    PrefixDeclaration::Default => None,
+                    PrefixDeclaration::Named(p) => Some(p.to_vec()),
+                };
+                (p, ns.into_inner().to_vec())
+            })
+            .collect();
         self.skip(el)?;
         let end = usize::try_from(self.inner.buffer_position()).unwrap_or(usize::MAX);
-        let xml = self.input.get(el.start..end).unwrap_or_default().to_owned();
+        let raw = self.input.get(el.start..end).unwrap_or_default();
+        let xml = self_contained(raw, &scope).map_err(|what| {
+            DecodeError::new(ErrorKind::Refused, format!("{}: {what}", el.display()))
+        })?;
         Ok(crate::AnyElement {
             namespace: el.ns.to_string(),
             name: el.name.to_owned(),
@@ -395,6 +424,10 @@ impl<'a> XmlReader<'a> {
         }
         self.depth += 1;
         let local = self.borrow_str(e.local_name().into_inner());
+        let written_prefix = e
+            .name()
+            .prefix()
+            .map_or("", |p| self.borrow_str(p.into_inner()));
         if self.depth > MAX_DEPTH {
             return Err(DecodeError::new(
                 ErrorKind::Refused,
@@ -422,7 +455,21 @@ impl<'a> XmlReader<'a> {
                     format!("<{local}> has more than {MAX_ATTRS} attributes"),
                 ));
             }
-            if a.value.len() > MAX_ATTR_VALUE {
+            // Every value must be well-formed, whatever the attribute (namespace declarations
+            // and xsi:schemaLocation included): references resolve, characters are XML's.
+            let raw = self.borrow_str(&a.value);
+            let value = if raw.contains('&') {
+                let v = a
+                    .unescape_value()
+                    .map_err(|err| malformed(&format!("bad attribute value on <{local}>: {err}")))?
+                    .into_owned();
+                check_chars(&v)?;
+                Cow::Owned(v)
+            } else {
+                check_chars(raw)?;
+                Cow::Borrowed(raw)
+            };
+            if value.len() > MAX_ATTR_VALUE {
                 return Err(DecodeError::new(
                     ErrorKind::Refused,
                     format!(
@@ -432,6 +479,16 @@ impl<'a> XmlReader<'a> {
             }
             let key = a.key;
             if key.as_namespace_binding().is_some() {
+                // quick-xml binds the raw value; a reference would name another namespace
+                // than the one the document means.
+                if raw.contains('&') {
+                    return Err(DecodeError::new(
+                        ErrorKind::Refused,
+                        format!(
+                            "a namespace declaration on <{local}> uses an entity or character reference"
+                        ),
+                    ));
+                }
                 continue;
             }
             let (res, attr_local) = self.inner.resolve_attribute(key);
@@ -460,22 +517,6 @@ impl<'a> XmlReader<'a> {
                     )));
                 }
             }
-            let raw = self.borrow_str(&a.value);
-            let value = if raw.contains('&') {
-                let v = a
-                    .unescape_value()
-                    .map_err(|err| {
-                        DecodeError::new(
-                            ErrorKind::Refused,
-                            format!("attribute '{attr_local}' on <{local}>: {err}"),
-                        )
-                    })?
-                    .into_owned();
-                check_chars(&v)?;
-                Cow::Owned(v)
-            } else {
-                Cow::Borrowed(raw)
-            };
             attrs.push((attr_local, value));
         }
         let start = self.offset_of(e.as_ref()).saturating_sub(1);
@@ -484,6 +525,7 @@ impl<'a> XmlReader<'a> {
             ns,
             name: local,
             prefix,
+            written_prefix,
             attrs,
             start,
         })
@@ -516,6 +558,103 @@ impl<'a> XmlReader<'a> {
     }
 }
 
+/// `raw` (one well-formed element, already checked by the reader) with declarations added to
+/// its start tag for the prefixes (and the default namespace) its subtree uses without
+/// declaring them, taken from `scope`.
+fn self_contained(raw: &str, scope: &[(Option<Vec<u8>>, Vec<u8>)]) -> Result<String, String> {
+    let mut r = Reader::from_str(raw);
+    // Prefixes declared by each open element (`None`: the default namespace).
+    let mut open: Vec<Vec<Option<Vec<u8>>>> = Vec::new();
+    let mut needed: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut root_attrs = 0usize;
+    loop {
+        let event = r.read_event().map_err(|e| e.to_string())?;
+        let (e, empty) = match event {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(_) => {
+                open.pop();
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let mut declared = Vec::new();
+        let mut used = vec![e.name().prefix().map(|p| p.into_inner().to_vec())];
+        let mut count = 0usize;
+        for a in e.attributes() {
+            let a = a.map_err(|e| e.to_string())?;
+            count += 1;
+            match a.key.as_namespace_binding() {
+                Some(PrefixDeclaration::Default) => declared.push(None),
+                Some(PrefixDeclaration::Named(p)) => declared.push(Some(p.to_vec())),
+                None => {
+                    if let Some(p) = a.key.prefix() {
+                        used.push(Some(p.into_inner().to_vec()));
+                    }
+                }
+            }
+        }
+        if open.is_empty() {
+            root_attrs = count;
+        }
+        open.push(declared);
+        for u in used {
+            let predefined = u.as_deref() == Some(b"xml".as_slice());
+            if !predefined && !open.iter().any(|d| d.contains(&u)) && !needed.contains(&u) {
+                needed.push(u);
+            }
+        }
+        if empty {
+            open.pop();
+        }
+    }
+    if needed.is_empty() {
+        return Ok(raw.to_owned());
+    }
+    if root_attrs + needed.len() > MAX_ATTRS {
+        return Err(format!(
+            "declaring the namespaces it inherits would give it more than {MAX_ATTRS} attributes"
+        ));
+    }
+    let name_end = raw
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| matches!(c, ' ' | '\t' | '\r' | '\n' | '/' | '>'))
+        .map_or(raw.len(), |(i, _)| i);
+    let mut out = Vec::with_capacity(raw.len() + 64);
+    out.extend_from_slice(&raw.as_bytes()[..name_end]);
+    for prefix in &needed {
+        // A default namespace reset by `xmlns=""` is absent from the scope: bind it to "".
+        let uri = scope
+            .iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, ns)| ns.as_slice());
+        match (prefix, uri) {
+            (None, uri) => {
+                out.extend_from_slice(b" xmlns=\"");
+                crate::writer::escape_attr(&mut out, &String::from_utf8_lossy(uri.unwrap_or(b"")));
+            }
+            (Some(p), Some(uri)) => {
+                out.extend_from_slice(b" xmlns:");
+                out.extend_from_slice(p);
+                out.extend_from_slice(b"=\"");
+                crate::writer::escape_attr(&mut out, &String::from_utf8_lossy(uri));
+            }
+            (Some(p), None) => {
+                return Err(format!(
+                    "namespace prefix '{}' is not declared",
+                    String::from_utf8_lossy(p)
+                ));
+            }
+        }
+        out.push(b'"');
+    }
+    out.extend_from_slice(&raw.as_bytes()[name_end..]);
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
+
 fn is_ws(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
@@ -540,4 +679,64 @@ fn malformed(what: &str) -> DecodeError {
 
 fn eof(el: &Element<'_>) -> DecodeError {
     malformed(&format!("document ends inside {}", el.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CommandKind, NoExtensions, Request, decode, domain, encode_request};
+
+    fn ext_xml(doc: &str) -> String {
+        let Ok(Request::Command(c)) = decode::<NoExtensions>(doc.as_bytes()) else {
+            panic!("does not decode: {doc}")
+        };
+        let CommandKind::DomainInfo(i) = &c.kind else {
+            panic!("not a domain info")
+        };
+        let Some(domain::AuthInfoContent::Ext(ext)) = i.auth_info.as_ref().map(|a| &a.content)
+        else {
+            panic!("no ext authInfo")
+        };
+        let mut out = Vec::new();
+        encode_request(&Request::Command(c.clone()), &mut out);
+        assert_eq!(
+            decode::<NoExtensions>(&out).unwrap(),
+            Request::Command(c.clone()),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        ext.any.xml.clone()
+    }
+
+    fn info(root_decls: &str, ext: &str) -> String {
+        format!(
+            r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0" {root_decls}><command><info><domain:info xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>a.no</domain:name><domain:authInfo><domain:ext>{ext}</domain:ext></domain:authInfo></domain:info></info></command></epp>"#
+        )
+    }
+
+    #[test]
+    fn captured_elements_declare_the_namespaces_they_inherit() {
+        let xsi = "http://www.w3.org/2001/XMLSchema-instance";
+        let doc = info(
+            &format!(r#"xmlns:h="urn:ietf:params:xml:ns:host-1.0" xmlns:xsi="{xsi}""#),
+            r#"<h:info xsi:schemaLocation="x y"><h:name>ns1.a.no</h:name></h:info>"#,
+        );
+        assert_eq!(
+            ext_xml(&doc),
+            format!(
+                r#"<h:info xmlns:h="urn:ietf:params:xml:ns:host-1.0" xmlns:xsi="{xsi}" xsi:schemaLocation="x y"><h:name>ns1.a.no</h:name></h:info>"#
+            )
+        );
+    }
+
+    #[test]
+    fn captured_elements_keep_their_own_declarations_and_the_default_namespace() {
+        let own = r#"<h:info xmlns:h="urn:ietf:params:xml:ns:host-1.0"><h:name>ns1.a.no</h:name></h:info>"#;
+        assert_eq!(ext_xml(&info("", own)), own);
+        // An unprefixed element inherits the default namespace, here EPP's.
+        let doc = info("", "<x:info xmlns:x=\"urn:x\"><plain/></x:info>");
+        assert_eq!(
+            ext_xml(&doc),
+            "<x:info xmlns=\"urn:ietf:params:xml:ns:epp-1.0\" xmlns:x=\"urn:x\"><plain/></x:info>"
+        );
+    }
 }

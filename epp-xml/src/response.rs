@@ -1,4 +1,4 @@
-//! Server documents: responses and the greeting, and their serialiser.
+//! Responses: their serialiser (the server's side) and their decoder (a client's side).
 //!
 //! Output follows Norid's wire style (seeds 030-033): the XML declaration with
 //! `standalone="no"`, `<epp>` declaring `xsi` first, one element a line indented by one
@@ -7,21 +7,19 @@
 
 use crate::contact;
 use crate::domain;
+use crate::error::{DecodeError, ErrorKind};
 use crate::ext::Extension;
 use crate::generated::epp as g;
+use crate::greeting::{self, Greeting};
 use crate::host;
-use crate::ns::{EPP, XSI};
+use crate::ns::{CONTACT, DOMAIN, EPP, HOST, SEC_DNS, XSI};
+use crate::reader::{Element, XmlReader};
 use crate::secdns;
+use crate::seq::{self, Seq};
 use crate::writer::XmlWriter;
 use crate::{ClTrid, ResultCode, SvTrid, Timestamp};
 
-pub use g::{
-    DcpAccessType as DcpAccess, DcpAccessTypeContent as DcpAccessKind, DcpExpiryType as DcpExpiry,
-    DcpExpiryTypeContent as DcpExpiryKind, DcpOursType as DcpOurs, DcpPurposeType as DcpPurpose,
-    DcpRecipientType as DcpRecipient, DcpRetentionType as DcpRetention,
-    DcpRetentionTypeContent as DcpRetentionKind, DcpStatementType as DcpStatement, DcpType as Dcp,
-    TrIdType as PaTrId,
-};
+pub use g::TrIdType as PaTrId;
 
 const EPP_LOCATION: &str = "urn:ietf:params:xml:ns:epp-1.0 epp-1.0.xsd";
 
@@ -201,25 +199,6 @@ pub enum ResponseExtension<X: Extension> {
     Other(X::ResponseExt),
 }
 
-/// The server greeting (RFC 5730 section 2.4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Greeting {
-    /// `<svID>`.
-    pub sv_id: String,
-    /// `<svDate>`.
-    pub sv_date: Timestamp,
-    /// `<version>` values (`1.0`).
-    pub versions: Vec<String>,
-    /// `<lang>` values.
-    pub langs: Vec<String>,
-    /// `<objURI>` values.
-    pub obj_uris: Vec<String>,
-    /// `<svcExtension><extURI>` values.
-    pub ext_uris: Vec<String>,
-    /// The data collection policy.
-    pub dcp: Dcp,
-}
-
 /// Serialises `response` as a complete document into `out`.
 pub fn encode_response<X: Extension>(response: &Response<X>, out: &mut Vec<u8>) {
     let mut w = XmlWriter::new(out);
@@ -305,38 +284,7 @@ pub fn write_response<X: Extension>(w: &mut XmlWriter<'_>, response: &Response<X
     w.end("epp");
 }
 
-/// Serialises `greeting` as a complete document into `out`.
-pub fn encode_greeting(greeting: &Greeting, out: &mut Vec<u8>) {
-    let mut w = XmlWriter::new(out);
-    w.declaration();
-    open_epp(&mut w);
-    w.start("greeting", &[]);
-    w.leaf("svID", &[], &greeting.sv_id);
-    w.leaf_display("svDate", &[], greeting.sv_date);
-    w.start("svcMenu", &[]);
-    for v in &greeting.versions {
-        w.leaf("version", &[], v);
-    }
-    for l in &greeting.langs {
-        w.leaf("lang", &[], l);
-    }
-    for u in &greeting.obj_uris {
-        w.leaf("objURI", &[], u);
-    }
-    if !greeting.ext_uris.is_empty() {
-        w.start("svcExtension", &[]);
-        for u in &greeting.ext_uris {
-            w.leaf("extURI", &[], u);
-        }
-        w.end("svcExtension");
-    }
-    w.end("svcMenu");
-    write_dcp(&mut w, &greeting.dcp);
-    w.end("greeting");
-    w.end("epp");
-}
-
-fn open_epp(w: &mut XmlWriter<'_>) {
+pub(crate) fn open_epp(w: &mut XmlWriter<'_>) {
     w.start(
         "epp",
         &[
@@ -363,86 +311,6 @@ fn write_value(w: &mut XmlWriter<'_>, v: &ErrValue) {
     w.end("value");
 }
 
-fn write_dcp(w: &mut XmlWriter<'_>, d: &Dcp) {
-    w.start("dcp", &[]);
-    w.start("access", &[]);
-    w.empty(
-        match d.access.content {
-            DcpAccessKind::All(_) => "all",
-            DcpAccessKind::None(_) => "none",
-            DcpAccessKind::Null(_) => "null",
-            DcpAccessKind::Other(_) => "other",
-            DcpAccessKind::Personal(_) => "personal",
-            DcpAccessKind::PersonalAndOther(_) => "personalAndOther",
-        },
-        &[],
-    );
-    w.end("access");
-    for s in &d.statement {
-        w.start("statement", &[]);
-        w.start("purpose", &[]);
-        let p = &s.purpose;
-        for (name, on) in [
-            ("admin", p.admin),
-            ("contact", p.contact),
-            ("other", p.other),
-            ("prov", p.prov),
-        ] {
-            if on.is_some() {
-                w.empty(name, &[]);
-            }
-        }
-        w.end("purpose");
-        w.start("recipient", &[]);
-        let r = &s.recipient;
-        if r.other.is_some() {
-            w.empty("other", &[]);
-        }
-        for o in &r.ours {
-            match &o.rec_desc {
-                Some(d) => {
-                    w.start("ours", &[]);
-                    w.leaf("recDesc", &[], d);
-                    w.end("ours");
-                }
-                None => w.empty("ours", &[]),
-            }
-        }
-        for (name, on) in [
-            ("public", r.public),
-            ("same", r.same),
-            ("unrelated", r.unrelated),
-        ] {
-            if on.is_some() {
-                w.empty(name, &[]);
-            }
-        }
-        w.end("recipient");
-        w.start("retention", &[]);
-        w.empty(
-            match s.retention.content {
-                DcpRetentionKind::Business(_) => "business",
-                DcpRetentionKind::Indefinite(_) => "indefinite",
-                DcpRetentionKind::Legal(_) => "legal",
-                DcpRetentionKind::None(_) => "none",
-                DcpRetentionKind::Stated(_) => "stated",
-            },
-            &[],
-        );
-        w.end("retention");
-        w.end("statement");
-    }
-    if let Some(e) = &d.expiry {
-        w.start("expiry", &[]);
-        match &e.content {
-            DcpExpiryKind::Absolute(t) => w.leaf_display("absolute", &[], t),
-            DcpExpiryKind::Relative(d) => w.leaf("relative", &[], d),
-        }
-        w.end("expiry");
-    }
-    w.end("dcp");
-}
-
 /// Writes a `paTRID` element.
 ///
 /// Its children are in the EPP namespace while the enclosing `resData` child made its own
@@ -454,4 +322,335 @@ pub(crate) fn write_pa_trid(w: &mut XmlWriter<'_>, name: &str, t: &PaTrId) {
     }
     w.leaf("svTRID", &[], &t.sv_trid);
     w.end(name);
+}
+
+// ------------------------------------------------------------------ decoding
+
+/// A document a server sends: its greeting or a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per document; boxing would cost an allocation on every response"
+)]
+pub enum ServerDoc<X: Extension> {
+    /// `<greeting>` (RFC 5730 section 2.4).
+    Greeting(Greeting),
+    /// `<response>` (RFC 5730 section 2.6).
+    Response(Response<X>),
+}
+
+/// Decodes one server document (one frame payload): a greeting or a response, with the
+/// extension set's response extensions and `resData` payloads.
+///
+/// As strict as [`decode`](crate::decode) is for commands: element order, cardinality,
+/// attributes, lengths, patterns and enumerations are checked, and hostile input is
+/// refused the same way. What the typed [`Response`] cannot hold is refused rather than
+/// dropped: a bare `<value>` in `<result>` (only `<extValue>` is read), element content
+/// inside `<msgQ><msg>` or inside the element of an `<extValue><value>`, text beside that
+/// element, more than one `resData` child. The `lang` of an `<extValue><reason>` and of a
+/// `<msgQ><msg>` is checked and dropped (the types have no place for it).
+///
+/// # Errors
+///
+/// [`DecodeError`] naming the element and the rule broken; its code is the one a server
+/// would use for the same fault in a command.
+pub fn decode_response<X: Extension>(input: &[u8]) -> Result<ServerDoc<X>, DecodeError> {
+    let mut r = XmlReader::new(input, X::NAMESPACES)?;
+    let root = r.root()?;
+    if !root.is(EPP, "epp") {
+        return Err(DecodeError::new(
+            ErrorKind::Structure,
+            format!(
+                "the root element must be <epp> in {EPP}, found {} in '{}'",
+                root.display(),
+                root.ns()
+            ),
+        ));
+    }
+    root.allow_attrs(&[])?;
+    let mut s = Seq::new(&mut r, root);
+    let child = s.any("<greeting> or <response>")?;
+    let doc = match (child.ns() == EPP, child.name()) {
+        (true, "greeting") => ServerDoc::Greeting(greeting::read_greeting(s.reader(), child)?),
+        (true, "response") => ServerDoc::Response(read_response_body(s.reader(), child)?),
+        _ => {
+            return Err(DecodeError::new(
+                ErrorKind::Structure,
+                format!(
+                    "expected <greeting> or <response> in <epp>, found {}",
+                    child.display()
+                ),
+            ));
+        }
+    };
+    s.end()?;
+    r.finish()?;
+    Ok(doc)
+}
+
+/// Reads `el` (just started), an `<epp>` element holding a `<response>`: a response
+/// embedded in another document, such as a Norid service message.
+///
+/// # Errors
+///
+/// As [`decode_response`].
+pub fn read_response<'a, X: Extension>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<Response<X>, DecodeError> {
+    if !el.is(EPP, "epp") {
+        return Err(DecodeError::new(
+            ErrorKind::Structure,
+            format!(
+                "expected an embedded <epp> response, found {}",
+                el.display()
+            ),
+        ));
+    }
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let response = s.req_with(EPP, "", "response", read_response_body::<X>)?;
+    s.end()?;
+    Ok(response)
+}
+
+fn read_response_body<'a, X: Extension>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<Response<X>, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let results = s.many(EPP, "", "result", 1, usize::MAX, read_result)?;
+    let msg_q = s.opt_with(EPP, "msgQ", read_msg_q)?;
+    let res_data = s.opt_with(EPP, "resData", read_res_data::<X>)?;
+    let extensions = s
+        .opt_with(EPP, "extension", read_response_extensions::<X>)?
+        .unwrap_or_default();
+    let tr_id = s.req_with(EPP, "", "trID", read_tr_id)?;
+    s.end()?;
+    Ok(Response {
+        results,
+        msg_q,
+        res_data,
+        extensions,
+        tr_id,
+    })
+}
+
+fn read_result<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<EppResult, DecodeError> {
+    el.allow_attrs(&["code"])?;
+    let n = seq::unsigned(
+        &el,
+        "epp:resultCodeType",
+        el.required_attr("code")?,
+        0,
+        u64::from(u16::MAX),
+    )?;
+    let code = u16::try_from(n)
+        .ok()
+        .and_then(ResultCode::from_code)
+        .ok_or_else(|| {
+            DecodeError::new(
+                ErrorKind::ValueRange,
+                format!(
+                    "{}: code {n} is not one of the result codes of RFC 5730",
+                    el.display()
+                ),
+            )
+        })?;
+    let mut s = Seq::new(r, el);
+    let m = s.req(EPP, "", "msg")?;
+    m.allow_attrs(&["lang"])?;
+    let lang = match m.attr("lang") {
+        Some(v) => Some(seq::language(&m, v)?),
+        None => None,
+    };
+    let t = s.reader().text(&m)?;
+    let msg = seq::normalized(&m, &t, "epp:msgType", 0, usize::MAX)?;
+    let ext_values = s.many(EPP, "", "extValue", 0, usize::MAX, read_ext_value)?;
+    if let Some(v) = s.peek()?
+        && v.is(EPP, "value")
+    {
+        return Err(DecodeError::new(
+            ErrorKind::Structure,
+            "a bare <value> in <result> is not supported: this decoder reads <extValue>",
+        ));
+    }
+    s.end()?;
+    Ok(EppResult {
+        code,
+        msg,
+        lang,
+        ext_values,
+    })
+}
+
+fn read_ext_value<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<ExtValue, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let value = s.req_with(EPP, "", "value", |r, v| {
+        // errValueType: any attributes (skipped), exactly one element of any namespace.
+        let mut c = Seq::new(r, v);
+        let inner = c.any("one element")?;
+        let text = c.reader().text(&inner)?.into_owned();
+        let value = ErrValue {
+            namespace: inner.ns().to_owned(),
+            prefix: inner.written_prefix().to_owned(),
+            name: inner.name().to_owned(),
+            text,
+        };
+        c.end()?;
+        Ok(value)
+    })?;
+    let reason = s.req_with(EPP, "", "reason", |r, e| {
+        e.allow_attrs(&["lang"])?;
+        if let Some(l) = e.attr("lang") {
+            seq::language(&e, l)?;
+        }
+        let t = r.text(&e)?;
+        seq::normalized(&e, &t, "epp:msgType", 0, usize::MAX)
+    })?;
+    s.end()?;
+    Ok(ExtValue { value, reason })
+}
+
+fn read_msg_q<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<MsgQ, DecodeError> {
+    el.allow_attrs(&["count", "id"])?;
+    let count = seq::unsigned(
+        &el,
+        "xs:unsignedLong",
+        el.required_attr("count")?,
+        0,
+        u64::MAX,
+    )?;
+    let id = seq::token(
+        &el,
+        el.required_attr("id")?,
+        "eppcom:minTokenType",
+        1,
+        usize::MAX,
+    )?;
+    let mut s = Seq::new(r, el);
+    let q_date = s.opt_with(EPP, "qDate", seq::timestamp)?;
+    let msg = s.opt_with(EPP, "msg", |r, e| {
+        e.allow_attrs(&["lang"])?;
+        if let Some(l) = e.attr("lang") {
+            seq::language(&e, l)?;
+        }
+        Ok(r.text(&e)?.into_owned())
+    })?;
+    s.end()?;
+    Ok(MsgQ {
+        count,
+        id,
+        q_date,
+        msg,
+    })
+}
+
+fn read_res_data<'a, X: Extension>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<ResData<X>, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let c = s.any("one element of an object or extension namespace")?;
+    let r = s.reader();
+    let data = match (c.ns(), c.name()) {
+        (DOMAIN, "chkData") => ResData::DomainChk(domain::read_chk_data(r, c)?),
+        (DOMAIN, "creData") => ResData::DomainCre(domain::read_cre_data(r, c)?),
+        (DOMAIN, "infData") => ResData::DomainInf(domain::read_inf_data(r, c)?),
+        (DOMAIN, "panData") => ResData::DomainPan(domain::read_pan_data(r, c)?),
+        (DOMAIN, "renData") => ResData::DomainRen(domain::read_ren_data(r, c)?),
+        (DOMAIN, "trnData") => ResData::DomainTrn(domain::read_trn_data(r, c)?),
+        (CONTACT, "chkData") => ResData::ContactChk(contact::read_chk_data(r, c)?),
+        (CONTACT, "creData") => ResData::ContactCre(contact::read_cre_data(r, c)?),
+        (CONTACT, "infData") => ResData::ContactInf(contact::read_inf_data(r, c)?),
+        (CONTACT, "panData") => ResData::ContactPan(contact::read_pan_data(r, c)?),
+        (CONTACT, "trnData") => ResData::ContactTrn(contact::read_trn_data(r, c)?),
+        (HOST, "chkData") => ResData::HostChk(host::read_chk_data(r, c)?),
+        (HOST, "creData") => ResData::HostCre(host::read_cre_data(r, c)?),
+        (HOST, "infData") => ResData::HostInf(host::read_inf_data(r, c)?),
+        (HOST, "panData") => ResData::HostPan(host::read_pan_data(r, c)?),
+        (DOMAIN | CONTACT | HOST | EPP | "", _) => {
+            return Err(DecodeError::new(
+                ErrorKind::Structure,
+                format!("{} is not a response data element", c.display()),
+            ));
+        }
+        (ns, _) => {
+            let ns = ns.to_owned();
+            let display = c.display();
+            match X::decode_res_data(r, c)? {
+                Some(d) => ResData::Extension(d),
+                None => {
+                    return Err(DecodeError::new(
+                        ErrorKind::UnimplementedObject,
+                        format!("response data {display} in namespace '{ns}' is not implemented"),
+                    ));
+                }
+            }
+        }
+    };
+    s.end()?;
+    Ok(data)
+}
+
+fn read_response_extensions<'a, X: Extension>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<Vec<ResponseExtension<X>>, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let mut out = Vec::new();
+    while s.peek()?.is_some() {
+        let e = s.any("")?;
+        match e.ns() {
+            SEC_DNS if e.name() == "infData" => {
+                out.push(ResponseExtension::SecDnsInf(secdns::read_inf_data(
+                    s.reader(),
+                    e,
+                )?));
+            }
+            SEC_DNS | EPP | "" => {
+                return Err(DecodeError::new(
+                    ErrorKind::Structure,
+                    format!("{} is not a response extension element", e.display()),
+                ));
+            }
+            ns => {
+                let ns = ns.to_owned();
+                let display = e.display();
+                match X::decode_response_ext(s.reader(), e)? {
+                    Some(x) => out.push(ResponseExtension::Other(x)),
+                    None => {
+                        return Err(DecodeError::new(
+                            ErrorKind::UnimplementedExtension,
+                            format!("extension {display} in namespace '{ns}' is not implemented"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(DecodeError::new(
+            ErrorKind::MissingParameter,
+            "<extension> must contain at least one element",
+        ));
+    }
+    s.end()?;
+    Ok(out)
+}
+
+fn read_tr_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<TrId, DecodeError> {
+    el.allow_attrs(&[])?;
+    let mut s = Seq::new(r, el);
+    let cl_trid = s.opt_with(EPP, "clTRID", crate::command::cl_trid)?;
+    let sv_trid = s.req_with(EPP, "", "svTRID", |r, e| {
+        let v = seq::text_token(r, &e, "epp:trIDStringType", 3, 64)?;
+        seq::typed(&e, v, SvTrid::new)
+    })?;
+    s.end()?;
+    Ok(TrId { cl_trid, sv_trid })
 }

@@ -1,5 +1,5 @@
 //! DNSSEC delegation data (RFC 5910, secDNS-1.1): the create and update command
-//! extensions and the info response extension.
+//! extensions and the info response extension, on both sides of the wire.
 
 use crate::common;
 use crate::error::{DecodeError, ErrorKind};
@@ -186,6 +186,54 @@ fn key_data<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<KeyData, Decod
 }
 
 // ------------------------------------------------------------------ encoding
+
+/// Writes a secDNS command extension element, declaring its prefix.
+pub(crate) fn write_command_ext(w: &mut XmlWriter<'_>, ext: &SecDnsExtension) {
+    match ext {
+        SecDnsExtension::Create(d) => {
+            common::open_command(w, P, "create", NS);
+            write_ds_or_key(w, d);
+            w.end("secDNS:create");
+        }
+        SecDnsExtension::Update(u) => {
+            let decl = [("xmlns:secDNS", NS), ("urgent", "1")];
+            w.start("secDNS:update", if u.urgent { &decl } else { &decl[..1] });
+            if let Some(rem) = &u.rem {
+                w.start("secDNS:rem", &[]);
+                for e in &rem.content {
+                    match e {
+                        RemEntry::All(b) => w.leaf("secDNS:all", &[], common::bool_str(*b)),
+                        RemEntry::DsData(ds) => write_ds_data(w, ds),
+                        RemEntry::KeyData(k) => write_key_data(w, k),
+                    }
+                }
+                w.end("secDNS:rem");
+            }
+            if let Some(add) = &u.add {
+                w.start("secDNS:add", &[]);
+                write_ds_or_key(w, add);
+                w.end("secDNS:add");
+            }
+            if let Some(chg) = &u.chg {
+                w.start("secDNS:chg", &[]);
+                if let Some(m) = chg.max_sig_life {
+                    w.leaf_display("secDNS:maxSigLife", &[], m);
+                }
+                w.end("secDNS:chg");
+            }
+            w.end("secDNS:update");
+        }
+    }
+}
+
+/// Decodes `<secDNS:infData>` (a response extension).
+pub(crate) fn read_inf_data<'a>(
+    r: &mut XmlReader<'a>,
+    el: Element<'a>,
+) -> Result<DsOrKey, DecodeError> {
+    el.allow_attrs(&[])?;
+    ds_or_key(r, el)
+}
 
 /// Writes `<secDNS:infData>` (a response extension).
 pub(crate) fn write_inf_data(w: &mut XmlWriter<'_>, d: &DsOrKey) {

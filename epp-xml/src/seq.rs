@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use crate::error::{DecodeError, ErrorKind};
 use crate::reader::{Element, XmlReader};
 use crate::value::collapse_whitespace;
-use crate::{Date, Timestamp};
+use crate::{ClientId, ContactId, Date, DomainName, HostName, Timestamp, ValueError};
 
 /// A cursor over the children of one element, read in schema order.
 pub struct Seq<'r, 'a> {
@@ -91,6 +91,39 @@ impl<'r, 'a> Seq<'r, 'a> {
                 ),
             ),
         })
+    }
+
+    /// Takes the next child if it is `{ns}name` and parses it with `f`.
+    ///
+    /// # Errors
+    ///
+    /// Any error of the underlying document or of `f`.
+    pub fn opt_with<T>(
+        &mut self,
+        ns: &str,
+        name: &str,
+        f: impl FnOnce(&mut XmlReader<'a>, Element<'a>) -> Result<T, DecodeError>,
+    ) -> Result<Option<T>, DecodeError> {
+        match self.opt(ns, name)? {
+            Some(e) => Ok(Some(f(self.reader, e)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Takes the next child, which must be `{ns}name`, and parses it with `f`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Seq::req`], and any error of `f`.
+    pub fn req_with<T>(
+        &mut self,
+        ns: &str,
+        prefix: &str,
+        name: &str,
+        f: impl FnOnce(&mut XmlReader<'a>, Element<'a>) -> Result<T, DecodeError>,
+    ) -> Result<T, DecodeError> {
+        let e = self.req(ns, prefix, name)?;
+        f(self.reader, e)
     }
 
     /// Takes the next child, whatever it is.
@@ -270,6 +303,60 @@ pub fn text_token(
     token(el, &t, type_name, min, max)
 }
 
+/// Builds a newtype (`DomainName`, `ContactId`, ...) from a value whose facets were already
+/// checked, naming `el` if its constructor still refuses it.
+///
+/// # Errors
+///
+/// [`ErrorKind::ValueRange`] with the constructor's reason.
+pub fn typed<T>(
+    el: &Element<'_>,
+    value: String,
+    new: impl FnOnce(String) -> Result<T, ValueError>,
+) -> Result<T, DecodeError> {
+    new(value).map_err(|e| range(el, e.to_string()))
+}
+
+/// Reads the text of `el` as a domain name (`eppcom:labelType`: token, 1-255).
+///
+/// # Errors
+///
+/// As [`text_token`].
+pub fn domain_name<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<DomainName, DecodeError> {
+    let v = text_token(r, &el, "eppcom:labelType", 1, 255)?;
+    typed(&el, v, DomainName::new)
+}
+
+/// Reads the text of `el` as a host name (`eppcom:labelType`: token, 1-255).
+///
+/// # Errors
+///
+/// As [`text_token`].
+pub fn host_name<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<HostName, DecodeError> {
+    let v = text_token(r, &el, "eppcom:labelType", 1, 255)?;
+    typed(&el, v, HostName::new)
+}
+
+/// Reads the text of `el` as a contact id (`eppcom:clIDType`: token, 3-16).
+///
+/// # Errors
+///
+/// As [`text_token`].
+pub fn contact_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<ContactId, DecodeError> {
+    let v = text_token(r, &el, "eppcom:clIDType", 3, 16)?;
+    typed(&el, v, ContactId::new)
+}
+
+/// Reads the text of `el` as a client (registrar) id (`eppcom:clIDType`: token, 3-16).
+///
+/// # Errors
+///
+/// As [`text_token`].
+pub fn client_id<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<ClientId, DecodeError> {
+    let v = text_token(r, &el, "eppcom:clIDType", 3, 16)?;
+    typed(&el, v, ClientId::new)
+}
+
 /// Maps a collapsed token onto one of `values`.
 ///
 /// # Errors
@@ -384,14 +471,108 @@ pub fn signed(
     Ok(n as i64)
 }
 
-/// Parses `xs:dateTime`.
+/// Parses `xs:dateTime` at the precision EPP documents show: whole centiseconds, finer
+/// digits truncated (so that a decoded value always re-encodes to itself).
 ///
 /// # Errors
 ///
 /// [`ErrorKind::ValueSyntax`].
 pub fn date_time(el: &Element<'_>, raw: &str) -> Result<Timestamp, DecodeError> {
     let v = collapse_whitespace(raw);
-    Timestamp::parse(&v).map_err(|e| syntax(el, format!("'{v}' is not a valid xs:dateTime ({e})")))
+    Timestamp::parse(&v)
+        .map(Timestamp::truncate_to_centis)
+        .map_err(|e| syntax(el, format!("'{v}' is not a valid xs:dateTime ({e})")))
+}
+
+/// Reads the text of `el` (which takes no attributes) as `xs:dateTime`.
+///
+/// # Errors
+///
+/// As [`XmlReader::text`] and [`date_time`].
+pub fn timestamp<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<Timestamp, DecodeError> {
+    el.allow_attrs(&[])?;
+    let t = r.text(&el)?;
+    date_time(&el, &t)
+}
+
+/// Reads the text of `el` (which takes no attributes) as `xs:string`: kept as written.
+///
+/// # Errors
+///
+/// As [`XmlReader::text`].
+pub fn string<'a>(r: &mut XmlReader<'a>, el: Element<'a>) -> Result<String, DecodeError> {
+    el.allow_attrs(&[])?;
+    Ok(r.text(&el)?.into_owned())
+}
+
+/// Checks `xs:duration` (`-?PnYnMnDTnHnMnS`, each part optional but at least one, `T`
+/// only before time parts, seconds with an optional fraction) and returns the collapsed
+/// text.
+///
+/// # Errors
+///
+/// [`ErrorKind::ValueSyntax`].
+pub fn duration(el: &Element<'_>, raw: &str) -> Result<String, DecodeError> {
+    let v = collapse_whitespace(raw);
+    if !is_duration(&v) {
+        return Err(syntax(el, format!("'{v}' is not a valid xs:duration")));
+    }
+    Ok(v.into_owned())
+}
+
+fn is_duration(v: &str) -> bool {
+    let v = v.strip_prefix('-').unwrap_or(v);
+    let Some(v) = v.strip_prefix('P') else {
+        return false;
+    };
+    let (date, time) = match v.split_once('T') {
+        Some((d, t)) if !t.is_empty() => (d, Some(t)),
+        Some(_) => return false,
+        None => (v, None),
+    };
+    // Each part is digits followed by its designator, in this order, each at most once.
+    let parts = |s: &str, designators: &[u8], fraction_on_last: bool| -> Option<usize> {
+        let mut rest = s.as_bytes();
+        let mut next = 0;
+        let mut count = 0;
+        while !rest.is_empty() {
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let mut len = digits;
+            if fraction_on_last && rest.get(len) == Some(&b'.') {
+                let frac = rest[len + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                if frac == 0 {
+                    return None;
+                }
+                len += 1 + frac;
+                if rest.get(len) != designators.last() {
+                    return None;
+                }
+            }
+            if digits == 0 {
+                return None;
+            }
+            let d = *rest.get(len)?;
+            let pos = designators[next..].iter().position(|x| *x == d)?;
+            next += pos + 1;
+            count += 1;
+            rest = &rest[len + 1..];
+        }
+        Some(count)
+    };
+    let Some(n_date) = parts(date, b"YMD", false) else {
+        return false;
+    };
+    let n_time = match time {
+        Some(t) => match parts(t, b"HMS", true) {
+            Some(0) | None => return false,
+            Some(n) => n,
+        },
+        None => 0,
+    };
+    n_date + n_time > 0
 }
 
 /// Parses `xs:date`.

@@ -52,7 +52,8 @@ impl<'o> XmlWriter<'o> {
 
     /// Writes `<name attrs...>text</name>` on one line, or `<name attrs.../>` when `text`
     /// is empty.
-    pub fn leaf(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
+    pub fn leaf(&mut self, name: &str, attrs: &[(&str, &str)], text: impl AsRef<str>) {
+        let text = text.as_ref();
         self.open(name, attrs);
         if text.is_empty() {
             self.out.extend_from_slice(b"/>\n");
