@@ -441,7 +441,7 @@ fn write_fuzz_seeds() {
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let mut runner = TestRunner::deterministic();
     let slug = |s: &str| s.replace(' ', "-");
-    let mut write = |target: &str, name: String, bytes: Vec<u8>| {
+    let write = |target: &str, name: String, bytes: Vec<u8>| {
         let dir = corpus.join(target);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("gen-{name}")), bytes).unwrap();
