@@ -672,11 +672,24 @@ impl<S: Store> Session<S> {
         let result = match early {
             Err(refused) => Err(refused),
             Ok(()) => {
-                if let Some(bytes) = self.replayed(cmd, info, &me, now).await {
-                    return self.replay_reply(bytes, info, cl_trid, sv);
-                }
-                self.execute(cmd, info, &me, &declared, cl_trid.clone(), sv.clone(), now)
-                    .await
+                let record = match self.replayed(cmd, info, &me, now).await {
+                    Replayed::Answer(bytes) => return self.replay_reply(bytes, info, cl_trid, sv),
+                    // The clTRID was used for another command within the window: this one
+                    // runs, unrecorded.
+                    Replayed::OtherCommand => false,
+                    Replayed::No => info.replayable && cl_trid.is_some(),
+                };
+                self.execute(
+                    cmd,
+                    info,
+                    &me,
+                    &declared,
+                    record,
+                    cl_trid.clone(),
+                    sv.clone(),
+                    now,
+                )
+                .await
             }
         };
         match result {
@@ -746,16 +759,24 @@ impl<S: Store> Session<S> {
         info: &CommandInfo,
         me: &ClientId,
         now: Timestamp,
-    ) -> Option<Vec<u8>> {
-        let cl_trid = cmd.cl_trid.as_ref()?;
+    ) -> Replayed {
+        let Some(cl_trid) = cmd.cl_trid.as_ref() else {
+            return Replayed::No;
+        };
         if !info.replayable {
-            return None;
+            return Replayed::No;
         }
-        let record = self.store.replay(me, cl_trid).await.ok()??;
+        // A store that cannot be read now is read again by the command itself.
+        let Ok(Some(record)) = self.store.replay(me, cl_trid).await else {
+            return Replayed::No;
+        };
         if record.created < self.replay_cutoff(now) {
-            return None;
+            return Replayed::No;
         }
-        split_replay(&record.response, &command_digest(cmd)).map(<[u8]>::to_vec)
+        match split_replay(&record.response, &command_digest(cmd)) {
+            Some(bytes) => Replayed::Answer(bytes.to_vec()),
+            None => Replayed::OtherCommand,
+        }
     }
 
     fn replay_cutoff(&self, now: Timestamp) -> Timestamp {
@@ -809,6 +830,7 @@ impl<S: Store> Session<S> {
         info: &CommandInfo,
         me: &ClientId,
         declared: &Declared,
+        record: bool,
         cl_trid: Option<ClTrid>,
         sv: SvTrid,
         now: Timestamp,
@@ -820,7 +842,6 @@ impl<S: Store> Session<S> {
             sv_trid: Some(sv.clone()),
             command: info.label.into(),
         };
-        let record = info.replayable && cl_trid.is_some();
         for _ in 0..=self.config.conflict_retries {
             let pre = if record {
                 self.store.poll_summary(me).await.ok().flatten()
@@ -1008,6 +1029,16 @@ impl<S: Store> Session<S> {
         epp_norid_ext::encode_response(&r, &mut out);
         out
     }
+}
+
+/// Whether a transform was answered before.
+enum Replayed {
+    /// Yes: the recorded response.
+    Answer(Vec<u8>),
+    /// Its clTRID was used for another command within the window.
+    OtherCommand,
+    /// No.
+    No,
 }
 
 /// The bytes and result code of an executed command.

@@ -54,7 +54,7 @@ pub(crate) async fn check<S: Store>(
         .zip(exists)
         .map(|(name, exists)| {
             let why = match policy::parse_domain_name(name) {
-                Err(r) => Some(r.reason()),
+                Err(r) => Some(check_reason(&r)),
                 Ok(_) if exists => Some("Domain exists".to_owned()),
                 Ok(_) => None,
             };
@@ -71,6 +71,17 @@ pub(crate) async fn check<S: Store>(
         })
         .collect();
     Ok(Answer::default().with_data(ResData::DomainChk(xd::ChkData { cd })))
+}
+
+/// The `<domain:reason>` of a name the policy refuses: the condition's short message
+/// (`eppcom:reasonBaseType` allows 32 characters; the full text is in the condition).
+fn check_reason(r: &policy::Refusal) -> String {
+    let msg = r.definition().msg;
+    if msg.chars().count() <= 32 {
+        msg.to_owned()
+    } else {
+        "Not registrable at .no".to_owned()
+    }
 }
 
 /// `<domain:info>`: everything for the sponsor (and for a registrar giving the transfer

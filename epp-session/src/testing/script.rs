@@ -88,8 +88,10 @@ enum Expected {
     Code {
         code: u16,
         conditions: Option<Vec<String>>,
+        contains: Vec<String>,
     },
     Greeting,
+    Same,
 }
 
 /// Why a script failed: where and what.
@@ -132,7 +134,13 @@ impl Script {
     ///
     /// [`ScriptError`] naming the line that does not parse.
     pub fn parse(name: &str, text: &str) -> Result<Script, ScriptError> {
-        let lines: Vec<&str> = text.lines().collect();
+        let numbered: Vec<(usize, &str)> =
+            text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
+        Self::parse_lines(name, &numbered)
+    }
+
+    fn parse_lines(name: &str, numbered: &[(usize, &str)]) -> Result<Script, ScriptError> {
+        let lines: Vec<&str> = numbered.iter().map(|(_, l)| *l).collect();
         let err = |line: usize, message: String| ScriptError {
             script: name.to_owned(),
             line,
@@ -156,7 +164,7 @@ impl Script {
             j
         };
         while i < lines.len() {
-            let line_no = i + 1;
+            let line_no = numbered[i].0;
             let line = lines[i];
             let t = line.trim();
             if t.is_empty() || t.starts_with('#') {
@@ -203,20 +211,25 @@ impl Script {
                             file: (*file).to_owned(),
                             exact: true,
                         },
-                        _ => return Err(err(i + 1, format!("unknown S: shortcut {srest}"))),
+                        ["same"] => Expected::Same,
+                        _ => {
+                            return Err(err(numbered[i].0, format!("unknown S: shortcut {srest}")));
+                        }
                     }
                 } else if srest == "greeting" {
                     Expected::Greeting
                 } else if srest.starts_with(|c: char| c.is_ascii_digit()) {
-                    let mut words = srest.split_whitespace();
+                    let words = split_words(srest);
                     let code = words
-                        .next()
+                        .first()
                         .and_then(|c| c.parse().ok())
-                        .ok_or_else(|| err(i + 1, format!("bad result code in {srest}")))?;
-                    let conditions: Vec<String> = words.map(str::to_owned).collect();
+                        .ok_or_else(|| err(numbered[i].0, format!("bad result code in {srest}")))?;
+                    let (contains, conditions): (Vec<String>, Vec<String>) =
+                        words[1..].iter().cloned().partition(|w| w.starts_with('~'));
                     Expected::Code {
                         code,
                         conditions: (!conditions.is_empty()).then_some(conditions),
+                        contains: contains.into_iter().map(|w| w[1..].to_owned()).collect(),
                     }
                 } else {
                     let mut s = srest.to_owned();
@@ -411,7 +424,37 @@ impl Script {
             line: 0,
             message: e.to_string(),
         })?;
-        Script::parse(&name, &text)
+        // `@include <file>` inlines a file of the script's directory (fixtures shared by
+        // several scripts); included lines keep the line number of the directive.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut included = Vec::new();
+        let mut numbered: Vec<(usize, usize)> = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            match line.strip_prefix("@include ") {
+                Some(file) => {
+                    let inc = std::fs::read_to_string(dir.join(file.trim())).map_err(|e| {
+                        ScriptError {
+                            script: name.clone(),
+                            line: i + 1,
+                            message: format!("@include {}: {e}", file.trim()),
+                        }
+                    })?;
+                    for l in inc.lines() {
+                        included.push(l.to_owned());
+                        numbered.push((i + 1, included.len() - 1));
+                    }
+                }
+                None => {
+                    included.push(line.to_owned());
+                    numbered.push((i + 1, included.len() - 1));
+                }
+            }
+        }
+        let lines: Vec<(usize, &str)> = numbered
+            .iter()
+            .map(|(n, idx)| (*n, included[*idx].as_str()))
+            .collect();
+        Script::parse_lines(&name, &lines)
     }
 
     /// Whether the script refers to Norid's seed files (and needs `../shared`).
@@ -447,6 +490,7 @@ impl Script {
             current: "a".to_owned(),
             certs: BTreeMap::new(),
             last_closed: false,
+            last_reply: Vec::new(),
             exchanges: 0,
             shared: shared.map(Path::to_path_buf),
         };
@@ -498,6 +542,7 @@ struct Runner {
     current: String,
     certs: BTreeMap<String, Option<CertFingerprint>>,
     last_closed: bool,
+    last_reply: Vec<u8>,
     exchanges: usize,
     shared: Option<PathBuf>,
 }
@@ -826,6 +871,7 @@ impl Runner {
         let (reply, closed) = target.send(&self.current, &bytes).await?;
         self.exchanges += 1;
         self.last_closed = closed;
+        let previous = std::mem::replace(&mut self.last_reply, reply.clone());
         let decoded = epp_norid_ext::decode_response(&reply).map_err(|e| {
             format!(
                 "the reply does not decode ({e}):\n{}",
@@ -839,7 +885,24 @@ impl Runner {
                     return Err(format!("expected a greeting, got:\n{}", show()));
                 }
             }
-            Expected::Code { code, conditions } => {
+            Expected::Same => {
+                if previous != reply {
+                    return Err(format!(
+                        "expected the previous reply byte for byte:\n{}\ngot:\n{}",
+                        String::from_utf8_lossy(&previous),
+                        show()
+                    ));
+                }
+            }
+            Expected::Code {
+                code,
+                conditions,
+                contains,
+            } => {
+                let text = show();
+                if let Some(missing) = contains.iter().find(|c| !text.contains(c.as_str())) {
+                    return Err(format!("the reply does not contain '{missing}':\n{text}"));
+                }
                 let NoridServerDoc::Response(r) = &decoded else {
                     return Err(format!("expected a response, got:\n{}", show()));
                 };
