@@ -73,6 +73,11 @@ pub(crate) enum Problem {
     ObjectNotDeclared { uri: String },
     /// 2103: an extension not declared at login.
     ExtensionNotDeclared { uri: String },
+    /// 2103: an extension element that does not go with the command.
+    ExtensionNotApplicable {
+        extension: &'static str,
+        command: String,
+    },
     /// 2106: a transfer to the sponsor itself.
     AlreadySponsor { name: String, registrar: String },
     /// 2305: a delete while subordinate hosts exist.
@@ -107,6 +112,7 @@ impl Problem {
             P::UnimplementedOption { .. } => &defs::UNIMPLEMENTED_OPTION,
             P::ObjectNotDeclared { .. } => &defs::OBJECT_NOT_DECLARED,
             P::ExtensionNotDeclared { .. } => &defs::EXTENSION_NOT_DECLARED,
+            P::ExtensionNotApplicable { .. } => &defs::EXTENSION_NOT_APPLICABLE,
             P::AlreadySponsor { .. } => &defs::ALREADY_SPONSOR,
             P::SubordinateHosts { .. } => &defs::SUBORDINATE_HOSTS,
             P::TokenExpired { .. } => &defs::TOKEN_EXPIRED,
@@ -191,6 +197,9 @@ impl Problem {
             }
             P::ExtensionNotDeclared { uri } => {
                 format!("Extension [{uri}] was not declared at login (svcs/svcExtension/extURI).")
+            }
+            P::ExtensionNotApplicable { extension, command } => {
+                format!("{extension} cannot accompany {command}.")
             }
             P::AlreadySponsor { name, registrar } => {
                 format!("Domain [{name}] is already sponsored by registrar [{registrar}].")

@@ -1014,12 +1014,14 @@ impl<S: Store> Session<S> {
             }
             _ => Vec::new(),
         };
-        if conditions.is_empty() {
+        // A refusal without a condition of its own keeps its reason in <extValue>.
+        if conditions.len() <= 1 {
             r.results[0].ext_values.push(ExtValue {
                 value: ErrValue::undefined(),
                 reason: refused.reason.clone(),
             });
-        } else {
+        }
+        if !conditions.is_empty() {
             r.extensions
                 .push(ResponseExtension::Other(NoridResponseExt::Conditions(
                     to_conditions(conditions),

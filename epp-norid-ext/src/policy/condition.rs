@@ -161,6 +161,7 @@ macro_rules! catalogue {
             &defs::UNIMPLEMENTED_OPTION,
             &defs::OBJECT_NOT_DECLARED,
             &defs::EXTENSION_NOT_DECLARED,
+            &defs::EXTENSION_NOT_APPLICABLE,
             &defs::ALREADY_SPONSOR,
             &defs::SUBORDINATE_HOSTS,
             &defs::TOKEN_EXPIRED,
@@ -244,6 +245,9 @@ catalogue! {
     EXTENSION_NOT_DECLARED = "EC001919", Error, code(2103), Ours,
         "Extension not declared",
         "Extension [<uri>] was not declared at login (svcs/svcExtension/extURI).";
+    /// An extension element that does not go with the command (session).
+    EXTENSION_NOT_APPLICABLE = "EC001920", Error, code(2103), Ours,
+        "Extension not used with this command", "<extension> cannot accompany <command>.";
 
     /// The renew window has not opened yet (seed 003).
     NOT_RENEWABLE = "EC002003", Error, code(2105), Norid,

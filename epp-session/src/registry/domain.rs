@@ -492,10 +492,11 @@ pub(crate) async fn create<S: Store>(
 ) -> Outcome {
     exts.only(&[Slot::DomainCreate, Slot::SecDns], "domain:create")?;
     if matches!(exts.sec_dns, Some(SecDnsExtension::Update(_))) {
-        return Err(reason(
-            ResultCode::UnimplementedExtension,
-            "secDNS:update cannot accompany domain:create",
-        ));
+        return Err(Problem::ExtensionNotApplicable {
+            extension: "secDNS:update",
+            command: "domain:create".into(),
+        }
+        .into());
     }
     let name = &c.name;
     let parsed = policy::parse_domain_name(name)?;
@@ -626,10 +627,11 @@ pub(crate) async fn update<S: Store>(
 ) -> Outcome {
     exts.only(&[Slot::DomainUpdate, Slot::SecDns], "domain:update")?;
     if matches!(exts.sec_dns, Some(SecDnsExtension::Create(_))) {
-        return Err(reason(
-            ResultCode::UnimplementedExtension,
-            "secDNS:create cannot accompany domain:update",
-        ));
+        return Err(Problem::ExtensionNotApplicable {
+            extension: "secDNS:create",
+            command: "domain:update".into(),
+        }
+        .into());
     }
     let name = &c.name;
     let mut d = load_domain(ctx.store, name).await?;

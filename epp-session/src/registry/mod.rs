@@ -387,10 +387,11 @@ impl<'a> Exts<'a> {
         ];
         for (slot, there, name) in present {
             if there && !allowed.contains(&slot) {
-                return Err(Refused::plain(
-                    ResultCode::UnimplementedExtension,
-                    format!("{name} cannot accompany {command}"),
-                ));
+                return Err(Problem::ExtensionNotApplicable {
+                    extension: name,
+                    command: command.to_owned(),
+                }
+                .into());
             }
         }
         Ok(())

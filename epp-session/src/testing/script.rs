@@ -971,7 +971,8 @@ impl Runner {
     }
 }
 
-/// A JSON value without `null` members (absent and null optional fields are the same).
+/// A JSON value without `null` members (absent and null optional fields are the same) and
+/// with timestamps as instants.
 fn without_nulls(v: serde_json::Value) -> serde_json::Value {
     match v {
         serde_json::Value::Object(m) => serde_json::Value::Object(
@@ -983,6 +984,11 @@ fn without_nulls(v: serde_json::Value) -> serde_json::Value {
         serde_json::Value::Array(a) => {
             serde_json::Value::Array(a.into_iter().map(without_nulls).collect())
         }
+        // Timestamps compare as instants, whatever their fractional digits.
+        serde_json::Value::String(s) => match Timestamp::parse(&s) {
+            Ok(t) if s.len() >= 20 => serde_json::Value::from(t.unix_micros()),
+            _ => serde_json::Value::String(s),
+        },
         other => other,
     }
 }
