@@ -12,6 +12,9 @@
 //! span connections (sessions per registrar, rate limits) are injected ([`Services`]).
 
 mod config;
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod fuzz_target;
 mod problem;
 mod registry;
 mod services;

@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cheap;
 pub mod script;
 pub mod xml;
 
