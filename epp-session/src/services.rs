@@ -138,7 +138,7 @@ pub struct Services {
     pub rates: Arc<dyn RateLimits>,
     /// Makes the random source of each new session: svTRID random parts and one-time
     /// transfer tokens (which must not be guessable: the server passes a CSPRNG).
-    pub random: Arc<dyn Fn() -> Box<dyn RandomSource + Send> + Send + Sync>,
+    pub random: Arc<dyn Fn() -> Box<dyn RandomSource + Send + Sync> + Send + Sync>,
 }
 
 impl fmt::Debug for Services {
@@ -151,7 +151,7 @@ impl Services {
     /// Services with the given random-source factory, unlimited sessions (capped only by
     /// each registrar's own limit, counted in this process) and no rate limits.
     pub fn in_process(
-        random: impl Fn() -> Box<dyn RandomSource + Send> + Send + Sync + 'static,
+        random: impl Fn() -> Box<dyn RandomSource + Send + Sync> + Send + Sync + 'static,
     ) -> Self {
         Self {
             sessions: Arc::new(InProcessSessions::new(u32::MAX)),

@@ -133,7 +133,7 @@ pub struct Session<S: Store> {
     store: Arc<S>,
     config: Arc<SessionConfig>,
     services: Services,
-    rng: Box<dyn RandomSource + Send>,
+    rng: Box<dyn RandomSource + Send + Sync>,
     connection: ConnectionInfo,
     state: State,
     greeted_at: Option<Timestamp>,
@@ -278,7 +278,23 @@ impl<S: Store> Session<S> {
                 if let Some(r) = self.command_cap(e.cl_trid().cloned(), &sv, "invalid") {
                     return r;
                 }
-                let response = NoridResponse::from_error(&e, sv.clone());
+                // The clTRID of a refused document comes from a best-effort second read
+                // and the reason may quote the input: neither may put a character XML
+                // forbids into the response.
+                let cl_trid = e.cl_trid().filter(|t| xml_safe(t.as_str())).cloned();
+                let mut response = NoridResponse::from_error(&e, sv.clone());
+                response.tr_id.cl_trid = cl_trid.clone();
+                for r in &mut response.results {
+                    for v in &mut r.ext_values {
+                        if !xml_safe(&v.reason) {
+                            v.reason = v
+                                .reason
+                                .chars()
+                                .map(|c| if xml_char(c) { c } else { '\u{fffd}' })
+                                .collect();
+                        }
+                    }
+                }
                 let mut bytes = Vec::new();
                 epp_norid_ext::encode_response(&response, &mut bytes);
                 Reply {
@@ -1075,6 +1091,17 @@ fn split_replay<'a>(stored: &'a [u8], digest: &str) -> Option<&'a [u8]> {
     (tag == digest.as_bytes()).then_some(response)
 }
 
+/// Whether every character may appear in an XML 1.0 document.
+fn xml_safe(s: &str) -> bool {
+    s.chars().all(xml_char)
+}
+
+/// XML 1.0 `Char`: tab, line feed, carriage return, and U+0020 onwards without the
+/// surrogates (impossible in `str`) and U+FFFE, U+FFFF.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{fffe}' && c != '\u{ffff}')
+}
+
 fn ordinal(n: u32) -> Cow<'static, str> {
     match n {
         1 => "first".into(),
@@ -1087,6 +1114,30 @@ fn ordinal(n: u32) -> Cow<'static, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_futures_are_send() {
+        fn send<T: Send>(_: &T) {}
+        let services = Services::in_process(|| {
+            Box::new(|b: &mut [u8]| b.fill(7)) as Box<dyn RandomSource + Send + Sync>
+        });
+        let mut s = Session::new(
+            Arc::new(crate::store::MemoryStore::new()),
+            Arc::new(SessionConfig::default()),
+            services,
+            ConnectionInfo::default(),
+        );
+        send(&s);
+        let f = s.handle_frame(b"<epp/>", Timestamp::from_unix_micros(0));
+        send(&f);
+    }
+
+    #[test]
+    fn xml_safety_of_echoed_text() {
+        assert!(xml_safe("ABC-1\t\u{e5}"));
+        assert!(!xml_safe("A\u{5}B"));
+        assert!(!xml_safe("\u{ffff}"));
+    }
 
     #[test]
     fn replay_records_carry_the_command_digest() {

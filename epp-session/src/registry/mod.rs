@@ -42,7 +42,7 @@ pub(crate) struct Ctx<'a, S: Store> {
     pub(crate) meta: &'a ChangeMeta,
     /// The namespaces the client declared at login.
     pub(crate) declared: &'a Declared,
-    pub(crate) rng: &'a mut (dyn RandomSource + Send),
+    pub(crate) rng: &'a mut (dyn RandomSource + Send + Sync),
 }
 
 /// The services the client declared at login (`svcs`).

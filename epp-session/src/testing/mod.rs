@@ -1,5 +1,5 @@
 //! Test support (feature `test-util`): a [`Harness`] of sessions over one store with a fake
-//! clock and scripted randomness, and the C:/S: [script](script) runner.
+//! clock and scripted randomness, and the C:/S: [script] runner.
 //!
 //! The harness is the sans-IO counterpart of a server: it opens named sessions, feeds them
 //! documents at the harness clock, and shares session slots and rate limits between them
@@ -251,7 +251,9 @@ impl<S: Store + 'static> Harness<S> {
         Services {
             sessions: Arc::new(self.sessions_registry.clone()),
             rates: self.rates.clone(),
-            random: Arc::new(move || Box::new(random.clone()) as Box<dyn RandomSource + Send>),
+            random: Arc::new(move || {
+                Box::new(random.clone()) as Box<dyn RandomSource + Send + Sync>
+            }),
         }
     }
 
