@@ -138,6 +138,36 @@ macro_rules! catalogue {
 
         /// Every condition this server emits, in code order.
         pub static CATALOGUE: &[&ConditionDef] = &[$(&defs::$name),*];
+
+        /// The conditions the session's registry logic raises itself (missing objects,
+        /// authorisation, statuses, associations, limits), as opposed to
+        /// [`Refusal`](super::Refusal)s of the policy rules.
+        pub static SESSION: &[&ConditionDef] = &[
+            &defs::OBJECT_NOT_FOUND,
+            &defs::OBJECT_EXISTS,
+            &defs::NOT_SPONSOR,
+            &defs::STATUS_PROHIBITS,
+            &defs::OBJECT_IN_USE,
+            &defs::INVALID_AUTH_INFO,
+            &defs::STORE_FAILURE,
+            &defs::RATE_LIMITED,
+            &defs::UNIMPLEMENTED_COMMAND,
+            &defs::PARAMETER_MISSING,
+            &defs::NOT_PENDING_TRANSFER,
+            &defs::PENDING_TRANSFER,
+            &defs::ALREADY_ASSOCIATED,
+            &defs::NOT_ASSOCIATED,
+            &defs::FACETS_RESERVED,
+            &defs::UNIMPLEMENTED_OPTION,
+            &defs::OBJECT_NOT_DECLARED,
+            &defs::EXTENSION_NOT_DECLARED,
+            &defs::EXTENSION_NOT_APPLICABLE,
+            &defs::ALREADY_SPONSOR,
+            &defs::SUBORDINATE_HOSTS,
+            &defs::TOKEN_EXPIRED,
+            &defs::SUPERORDINATE_MISSING,
+            &defs::SUPERORDINATE_NOT_SPONSOR,
+        ];
     };
 }
 
@@ -151,6 +181,73 @@ catalogue! {
     /// A computed date falls outside years 0001-9999.
     DATE_OUT_OF_RANGE = "EC001901", Error, code(2004), Ours,
         "Date out of range", "The resulting date is outside the years 0001-9999.";
+    /// The object a command names does not exist (session).
+    OBJECT_NOT_FOUND = "EC001902", Error, code(2303), Ours,
+        "Object does not exist", "<Object> [<id>] does not exist.";
+    /// The object to create exists already (session).
+    OBJECT_EXISTS = "EC001903", Error, code(2302), Ours,
+        "Object exists", "<Object> [<id>] already exists.";
+    /// The object is sponsored by another registrar (session).
+    NOT_SPONSOR = "EC001904", Error, code(2201), Ours,
+        "Object sponsored by another registrar",
+        "<Object> [<id>] is sponsored by another registrar.";
+    /// A status of the object prohibits the command (session).
+    STATUS_PROHIBITS = "EC001905", Error, code(2304), Ours,
+        "Object status prohibits operation",
+        "<Object> [<id>] has status [<status>], which prohibits this command.";
+    /// The object is referred to and cannot be deleted (session).
+    OBJECT_IN_USE = "EC001906", Error, code(2305), Ours,
+        "Object is in use",
+        "<Object> [<id>] is in use by <object> [<id>] and cannot be deleted.";
+    /// Wrong transfer code or token (session).
+    INVALID_AUTH_INFO = "EC001907", Error, code(2202), Ours,
+        "Invalid authorization information",
+        "The transfer code or token given for domain [<name>] is not valid.";
+    /// The store failed; nothing was written (session).
+    STORE_FAILURE = "EC001908", Error, code(2400), Ours,
+        "Command failed",
+        "The registry could not complete the command; nothing was changed. Try again.";
+    /// A per-registrar rate limit (session).
+    RATE_LIMITED = "EC001909", Error, code(2308), Ours,
+        "Rate limit exceeded",
+        "<class> commands are limited to <n> per <window>; retry in <n> s.";
+    /// A command Norid does not offer (session).
+    UNIMPLEMENTED_COMMAND = "EC001910", Error, code(2101), Ours,
+        "Command not supported", "<command> is not supported at .no.";
+    /// A parameter Norid requires is absent (session).
+    PARAMETER_MISSING = "EC001911", Error, code(2003), Ours,
+        "Required parameter missing", "<parameter> is required<context>.";
+    /// Transfer query or cancel without a pending request (session).
+    NOT_PENDING_TRANSFER = "EC001912", Error, code(2301), Ours,
+        "No pending transfer", "Domain [<name>] has no pending transfer request.";
+    /// A transfer request while another is pending (session).
+    PENDING_TRANSFER = "EC001913", Error, code(2300), Ours,
+        "Transfer pending",
+        "Domain [<name>] already has a pending transfer request by another registrar.";
+    /// An update adds what the object has (session).
+    ALREADY_ASSOCIATED = "EC001914", Error, code(2306), Ours,
+        "Value already present", "<Object> [<id>] already has <what> [<value>].";
+    /// An update removes what the object does not have (session).
+    NOT_ASSOCIATED = "EC001915", Error, code(2306), Ours,
+        "Value not present", "<Object> [<id>] has no <what> [<value>] to remove.";
+    /// no-ext-epp facets from a registrar (session).
+    FACETS_RESERVED = "EC001916", Error, code(2201), Ours,
+        "Facets not allowed",
+        "Facets (no-ext-epp:extended) are reserved for Norid's own accounts.";
+    /// A command option Norid does not implement (session).
+    UNIMPLEMENTED_OPTION = "EC001917", Error, code(2102), Ours,
+        "Option not supported", "<option> is not supported at .no; <hint>.";
+    /// An object service the client did not declare at login (session).
+    OBJECT_NOT_DECLARED = "EC001918", Error, code(2307), Ours,
+        "Object service not declared",
+        "Object service [<uri>] was not declared at login (svcs/objURI).";
+    /// An extension the client did not declare at login (session).
+    EXTENSION_NOT_DECLARED = "EC001919", Error, code(2103), Ours,
+        "Extension not declared",
+        "Extension [<uri>] was not declared at login (svcs/svcExtension/extURI).";
+    /// An extension element that does not go with the command (session).
+    EXTENSION_NOT_APPLICABLE = "EC001920", Error, code(2103), Ours,
+        "Extension not used with this command", "<extension> cannot accompany <command>.";
 
     /// The renew window has not opened yet (seed 003).
     NOT_RENEWABLE = "EC002003", Error, code(2105), Norid,
@@ -345,6 +442,18 @@ catalogue! {
     NOTIFY_MOBILE = "EC002972", Error, code(2306), Ours,
         "Mobile number not registered",
         "Mobile number [<number>] is not registered for the holder of domain [<name>].";
+    /// A transfer to the registrar that sponsors the domain (session).
+    ALREADY_SPONSOR = "EC002980", Error, code(2106), Ours,
+        "Domain already sponsored by the registrar",
+        "Domain [<name>] is already sponsored by registrar [<id>].";
+    /// A delete while hosts under the domain exist (session).
+    SUBORDINATE_HOSTS = "EC002981", Error, code(2305), Ours,
+        "Subordinate hosts exist",
+        "Domain [<name>] has subordinate host [<host>]; delete it or rename it first.";
+    /// A one-time transfer token past its lifetime (session).
+    TOKEN_EXPIRED = "EC002982", Error, code(2202), Ours,
+        "Transfer token expired",
+        "The transfer token for domain [<name>] expired at <timestamp>; request a new one.";
 
     /// An organization without organizationNumber.
     IDENTITY_REQUIRED = "EC003901", Error, code(2003), Ours,
@@ -431,6 +540,14 @@ catalogue! {
     HOST_CONTACT_NOT_ROLE = "EC004906", Error, code(2306), Ours,
         "Host contact must be a role",
         "Contact [<id>] is <a|an> <type> contact; host contacts must be role contacts.";
+    /// An in-zone host whose superordinate domain does not exist (session).
+    SUPERORDINATE_MISSING = "EC004907", Error, code(2303), Ours,
+        "Superordinate domain does not exist",
+        "Host [<name>] lies under domain [<domain>], which does not exist.";
+    /// An in-zone host under another registrar's domain (session).
+    SUPERORDINATE_NOT_SPONSOR = "EC004908", Error, code(2201), Ours,
+        "Superordinate domain sponsored by another registrar",
+        "Host [<name>] lies under domain [<domain>], which is sponsored by another registrar.";
 }
 
 /// The kind of object a condition names.

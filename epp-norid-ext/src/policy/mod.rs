@@ -43,9 +43,9 @@ mod wire;
 mod zones;
 
 pub use condition::{
-    Accompanies, CATALOGUE, Condition, ConditionDef, ObjectKind, Origin, Severity, TokenChannel,
-    Verb, catalogue_markdown, command_completed, command_failed, defs, max_sig_life_ignored,
-    transfer_token_sent,
+    Accompanies, CATALOGUE, Condition, ConditionDef, ObjectKind, Origin, SESSION, Severity,
+    TokenChannel, Verb, catalogue_markdown, command_completed, command_failed, defs,
+    max_sig_life_ignored, transfer_token_sent,
 };
 pub use contact::{
     ContactKind, IdentityKind, MAX_ORGANIZATIONS, RegistrantFacts, check_email, check_identity,

@@ -63,6 +63,13 @@ impl MemoryStore {
         }
     }
 
+    /// Makes the next poll message ids at least `next` (ids stay increasing): lets tests
+    /// reproduce the message ids of recorded exchanges.
+    pub fn set_poll_id_floor(&self, next: u64) {
+        let mut s = self.lock();
+        s.last_poll_id = s.last_poll_id.max(next.saturating_sub(1));
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while the lock was held cannot leave a half-applied change set: commits
         // undo on error before releasing, and nothing else writes. So the state behind a

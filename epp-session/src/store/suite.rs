@@ -2,7 +2,7 @@
 //! pass, written once and run against [`MemoryStore`](super::MemoryStore) here and the
 //! SQLite and PostgreSQL stores in `epp-server`.
 //!
-//! Each case is an `async fn` taking a fresh, empty store. [`store_behaviour_suite!`]
+//! Each case is an `async fn` taking a fresh, empty store. [`store_behaviour_suite!`](crate::store_behaviour_suite)
 //! expands to one `#[test]` per case around a runner that makes the store, drives the
 //! future on the backend's executor and cleans up:
 //!
