@@ -58,4 +58,4 @@ pub use protocol::{
 pub use serve::{NoHandler, NotWired, ServeContext, Wiring, serve};
 pub use task::{Shutdown, run_periodic};
 pub use tls::dev::DemoRegistrar;
-pub use tls::{CertFingerprint, InvalidFingerprint};
+pub use tls::{CertFingerprint, fingerprint_of_der};
