@@ -31,6 +31,7 @@ mod serve;
 pub mod store;
 mod task;
 mod tls;
+mod wiring;
 
 pub use cli::main_with;
 pub use clock::RegistryClock;
@@ -55,7 +56,8 @@ pub use protocol::{
     Action, CloseReason, CommandOutcome, ConnectionHandler, ConnectionInfo, HandlerFactory,
     Refusal, Reply,
 };
-pub use serve::{NoHandler, NotWired, ServeContext, Wiring, serve};
+pub use serve::{ServeContext, Wiring, serve};
 pub use task::{Shutdown, run_periodic};
 pub use tls::dev::DemoRegistrar;
 pub use tls::{CertFingerprint, fingerprint_of_der};
+pub use wiring::{Epp, EppFactory, EppHandler};
