@@ -262,3 +262,47 @@ fn the_commands_per_session_cap_ends_the_session() {
         );
     });
 }
+
+/// `[rate_limits]`: a registrar over its check/info/poll rate is refused (2308, with the
+/// limit and when to retry) across all its sessions; other registrars are not affected.
+#[test]
+fn rate_limits_apply_per_registrar_across_sessions() {
+    let db = Db::sqlite();
+    runtime().block_on(async {
+        let mut target = TlsTarget::new(&db)
+            .await
+            .with_env(&[("EPP_SERVER__RATE_LIMITS__CHECK_INFO_POLL", "3/1h")]);
+        target.fixtures(REGISTRARS).await;
+        let (mut a, _) = target.connect().await;
+        let (mut b, _) = target.connect().await;
+        let (mut other, _) = target.connect().await;
+        for (c, id) in [
+            (&mut a, "reg0001"),
+            (&mut b, "reg0001"),
+            (&mut other, "reg0002"),
+        ] {
+            let reply = c.call(&login(id, "secret-pw", "RL-0")).await;
+            assert_eq!(code(&reply), Some(1000), "{reply}");
+        }
+        for (i, use_a) in [true, false, true].into_iter().enumerate() {
+            let c = if use_a { &mut a } else { &mut b };
+            let reply = c.call(&poll_req(&format!("RL-{i}"))).await;
+            assert_eq!(code(&reply), Some(1300), "{reply}");
+        }
+        let refused = b.call(&poll_req("RL-3")).await;
+        assert_eq!(code(&refused), Some(2308), "{refused}");
+        assert!(
+            refused.contains("limited to 3 per 1h; retry in"),
+            "{refused}"
+        );
+        let reply = other.call(&poll_req("RL-4")).await;
+        assert_eq!(code(&reply), Some(1300), "{reply}");
+        assert_eq!(
+            target
+                .server()
+                .metric("epp_refusals_total{reason=\"rate_limit\"}")
+                .await,
+            Some(1.0)
+        );
+    });
+}
