@@ -106,15 +106,6 @@ impl ServeContext {
         self.demo_registrar.as_ref()
     }
 
-    /// Says the demo registrar exists in the store, so the start banner prints its
-    /// credentials. The serve path does this itself after creating it; calling it again
-    /// changes nothing.
-    pub fn confirm_demo_registrar(&mut self) {
-        // A demo account an operator disabled keeps the banner's "disabled" note.
-        self.demo_confirmed =
-            self.demo_registrar.is_some() && self.demo_state.is_none_or(DemoState::usable);
-    }
-
     /// The shutdown signal, for tasks the wiring starts itself.
     pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
