@@ -354,7 +354,8 @@ impl ScriptTarget for TlsTarget<'_> {
             .recv_bytes()
             .await
             .ok_or_else(|| format!("session {session}: the server closed without a reply"))?;
-        // 1500 and 2500-2502 end the session: the server must close the connection.
+        // 1500 and 2500-2502 end the session: the server must close the connection
+        // cleanly (close_notify), sending nothing more.
         let closing = match epp_norid_ext::decode_response(&reply) {
             Ok(NoridServerDoc::Response(r)) => r
                 .results
@@ -363,12 +364,7 @@ impl ScriptTarget for TlsTarget<'_> {
             _ => false,
         };
         if closing {
-            if let Some(more) = client.recv_bytes().await {
-                return Err(format!(
-                    "the server sent more after a closing response:\n{}",
-                    String::from_utf8_lossy(&more)
-                ));
-            }
+            client.expect_clean_close().await;
             self.conns.remove(session);
         }
         Ok((reply, closing))

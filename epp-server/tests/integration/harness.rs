@@ -413,6 +413,22 @@ impl Client {
         }
     }
 
+    /// Asserts that the server closes the connection cleanly next: TLS close_notify, then
+    /// end of stream (a cut connection reads as an error instead).
+    pub(crate) async fn expect_clean_close(&mut self) {
+        match tokio::time::timeout(Duration::from_secs(10), self.framed.next())
+            .await
+            .expect("the server closed in time")
+        {
+            None => {}
+            Some(Ok(frame)) => panic!(
+                "expected the end, got a frame: {}",
+                String::from_utf8_lossy(&frame)
+            ),
+            Some(Err(e)) => panic!("the connection ended without close_notify: {e}"),
+        }
+    }
+
     /// Sends one frame with exactly these bytes.
     pub(crate) async fn send_bytes(&mut self, bytes: &[u8]) {
         self.framed

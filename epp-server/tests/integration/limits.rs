@@ -63,7 +63,7 @@ async fn a_silent_connection_is_closed_at_the_prelogin_deadline() {
     let (mut client, greeting) = Client::open(server.epp, &options).await;
     assert!(is_greeting(&greeting));
     // EPP has no unsolicited message: the server just closes.
-    assert_eq!(client.recv().await, None);
+    client.expect_clean_close().await;
     let waited = started.elapsed();
     assert!(
         waited >= Duration::from_millis(550),
@@ -112,7 +112,7 @@ fn an_idle_session_is_closed_and_activity_keeps_it_open() {
             assert_eq!(code(&reply), Some(1300), "{reply}");
         }
         let quiet = Instant::now();
-        assert_eq!(client.recv().await, None);
+        client.expect_clean_close().await;
         assert!(quiet.elapsed() >= Duration::from_millis(1400));
         target
             .server()
@@ -188,7 +188,7 @@ fn sessions_per_registrar_are_counted_across_connections() {
         let refused = second.call(&login("reg9094", "secret-pw", "S-2")).await;
         assert_eq!(code(&refused), Some(2502), "{refused}");
         assert!(refused.contains("1 of 1 allowed sessions"), "{refused}");
-        assert_eq!(second.recv().await, None, "closed after 2502");
+        second.expect_clean_close().await;
 
         // reg0002 may hold 5 by its record, but the ceiling is 3.
         let mut held = Vec::new();
@@ -252,7 +252,7 @@ fn the_commands_per_session_cap_ends_the_session() {
         assert_eq!(code(&refused), Some(2502), "{refused}");
         assert!(refused.contains("at most 3 commands"), "{refused}");
         assert!(refused.contains("<clTRID>CAP-4</clTRID>"), "{refused}");
-        assert_eq!(client.recv().await, None);
+        client.expect_clean_close().await;
         assert_eq!(
             target
                 .server()

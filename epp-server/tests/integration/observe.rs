@@ -45,7 +45,7 @@ async fn session(target: &mut TlsTarget<'_>) {
     assert_eq!(code(&r), Some(1000), "{r}");
     let r = c.call(&logout("OBS-6")).await;
     assert_eq!(code(&r), Some(1500), "{r}");
-    assert_eq!(c.recv().await, None);
+    c.expect_clean_close().await;
 }
 
 async fn registry<'a>(db: &'a Db, env: &[(&str, &str)]) -> TlsTarget<'a> {

@@ -38,7 +38,7 @@ fn sigterm_answers_the_command_in_flight_then_closes_everything() {
         target.server().signal("TERM");
 
         // The idle connection closes at once (EPP has no unsolicited goodbye).
-        assert_eq!(idle.recv().await, None);
+        idle.expect_clean_close().await;
         assert!(signalled.elapsed() < Duration::from_secs(3));
         // New connections are refused while the command in flight waits.
         target
@@ -58,7 +58,7 @@ fn sigterm_answers_the_command_in_flight_then_closes_everything() {
             .expect("the command in flight is answered");
         assert_eq!(code(&reply), Some(1000), "{reply}");
         assert!(reply.contains("<clTRID>SD-2</clTRID>"), "{reply}");
-        assert_eq!(busy.recv().await, None);
+        busy.expect_clean_close().await;
 
         let status = target.server_mut().wait_exit(Duration::from_secs(10));
         assert!(status.success(), "{status}");
