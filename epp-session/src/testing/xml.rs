@@ -86,7 +86,12 @@ pub fn canonical(xml: &[u8]) -> Result<Vec<Token>, String> {
                     if ans == XSI && local == "schemaLocation" {
                         continue;
                     }
-                    let value = a.unescape_value().map_err(|e| e.to_string())?.into_owned();
+                    // decode_and_unescape_value works with and without quick-xml's `encoding`
+                    // feature (which the benches' `reference` feature turns on).
+                    let value = a
+                        .decode_and_unescape_value(r.decoder())
+                        .map_err(|e| e.to_string())?
+                        .into_owned();
                     attrs.push((format!("{{{ans}}}{local}"), value));
                 }
                 attrs.sort();
