@@ -495,10 +495,7 @@ fn fingerprint(s: &str) -> Result<CertFingerprint, Error> {
 fn certificate_fingerprint(source: &CertificateSource) -> Result<CertFingerprint, Error> {
     match (&source.sha256, &source.cert_file) {
         (Some(hex), _) => fingerprint(hex),
-        (None, Some(path)) => {
-            let fp = crate::tls::certificate_file_fingerprint(path)?;
-            Ok(CertFingerprint(*fp.as_bytes()))
-        }
+        (None, Some(path)) => Ok(crate::tls::certificate_file_fingerprint(path)?),
         // clap's group makes one of them required.
         (None, None) => Err(Error::InvalidArgument(
             "give a SHA-256 fingerprint or --cert-file".into(),

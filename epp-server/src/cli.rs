@@ -121,7 +121,7 @@ fn config_check(config: &Config, database: bool) -> Result<(), Error> {
             let fingerprint = certified
                 .cert
                 .first()
-                .map(|c| tls::CertFingerprint::of_der(c).to_string())
+                .map(|c| tls::fingerprint_of_der(c).to_string())
                 .unwrap_or_default();
             eprintln!("TLS: certificate and key load and match (SHA-256 {fingerprint})");
         }

@@ -315,6 +315,10 @@ pub struct LimitsConfig {
     pub write_timeout: HumanDuration,
     /// Commands per session, after which the session ends (Norid: 1200).
     pub commands_per_session: u32,
+    /// Failed logins on one connection before it is closed with 2501.
+    pub max_failed_logins: u32,
+    /// The most names one `<check>` may ask about.
+    pub max_check_names: u32,
     /// Concurrent sessions for a registrar without its own setting (Norid: 1).
     pub sessions_per_registrar: u32,
     /// Ceiling for any registrar's session setting (Norid: 9).
@@ -335,6 +339,8 @@ impl Default for LimitsConfig {
             idle_timeout: HumanDuration::from_secs(120),
             write_timeout: HumanDuration::from_secs(30),
             commands_per_session: 1200,
+            max_failed_logins: 3,
+            max_check_names: 100,
             sessions_per_registrar: 1,
             sessions_per_registrar_max: 9,
             connections_per_ip: 20,
@@ -355,7 +361,8 @@ pub struct RateLimitsConfig {
     pub create: RateLimitSetting,
 }
 
-/// `[session]`: what the server calls itself on the wire.
+/// `[session]`: what the server calls itself on the wire, and registry behaviour the
+/// EPP session takes from configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -364,6 +371,18 @@ pub struct SessionConfig {
     pub server_id: String,
     /// Last part of every svTRID (`…-reg9094-NORID` at Norid): letters, digits, `-`.
     pub sv_trid_suffix: String,
+    /// Suffix of the ROIDs of new objects (`DOM659889D-NORID`): 1-8 letters, digits, `_`.
+    pub roid_suffix: String,
+    /// A transform resent with the same clTRID within this window is answered with the
+    /// first response and not executed again (`docs/session-replay.md`); `0s` turns
+    /// replay off.
+    pub replay_window: HumanDuration,
+    /// Whether a renew answers with `<domain:renData>` (RFC 5731; Norid since 2025-11-18);
+    /// `false` gives Norid's older answers without it.
+    pub renew_data: bool,
+    /// The applicant declaration version accepted on domain create and update (Norid:
+    /// only the current one).
+    pub applicant_dataset_version: String,
 }
 
 impl Default for SessionConfig {
@@ -371,6 +390,11 @@ impl Default for SessionConfig {
         Self {
             server_id: "EPP registry server".to_owned(),
             sv_trid_suffix: "NORID".to_owned(),
+            roid_suffix: "NORID".to_owned(),
+            replay_window: HumanDuration::from_secs(3600),
+            renew_data: true,
+            applicant_dataset_version: epp_session::SessionConfig::default()
+                .applicant_dataset_version,
         }
     }
 }
@@ -718,6 +742,24 @@ impl Config {
             "session.server_id must not be empty".into(),
         );
         check(
+            epp_session::SessionConfig::default()
+                .with_roid_suffix(&self.session.roid_suffix)
+                .is_ok(),
+            "session.roid_suffix must be 1-8 letters, digits or '_'".into(),
+        );
+        check(
+            !self.session.applicant_dataset_version.trim().is_empty(),
+            "session.applicant_dataset_version must not be empty".into(),
+        );
+        check(
+            l.max_failed_logins >= 1,
+            "limits.max_failed_logins must be at least 1".into(),
+        );
+        check(
+            (1..=1000).contains(&l.max_check_names),
+            "limits.max_check_names must be between 1 and 1000".into(),
+        );
+        check(
             self.log
                 .level
                 .parse::<tracing_subscriber::filter::Targets>()
@@ -784,6 +826,37 @@ impl Config {
             (1..=64).contains(&n.concurrency),
             "notify.concurrency must be between 1 and 64".into(),
         );
+    }
+
+    /// The EPP session's configuration: `[session]`, and the per-session parts of
+    /// `[limits]` (timeouts, command cap, failed logins, names per check).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for a svTRID or ROID suffix the session refuses
+    /// ([`Config::validate`] refuses those already).
+    pub fn session_config(&self) -> Result<epp_session::SessionConfig, ConfigError> {
+        let invalid = |key: &str, e: epp_xml::ValueError| ConfigError::Invalid {
+            problems: vec![format!("session.{key}: {e}")],
+        };
+        let s = &self.session;
+        let l = &self.limits;
+        let mut c = epp_session::SessionConfig::default()
+            .with_sv_trid_suffix(&s.sv_trid_suffix)
+            .map_err(|e| invalid("sv_trid_suffix", e))?
+            .with_roid_suffix(&s.roid_suffix)
+            .map_err(|e| invalid("roid_suffix", e))?;
+        c.server_id.clone_from(&s.server_id);
+        c.prelogin_timeout = l.prelogin_timeout.get();
+        c.idle_timeout = l.idle_timeout.get();
+        c.commands_per_session = l.commands_per_session;
+        c.max_failed_logins = l.max_failed_logins;
+        c.max_check_names = usize::try_from(l.max_check_names).unwrap_or(usize::MAX);
+        c.replay_window = s.replay_window.get();
+        c.renew_data = s.renew_data;
+        c.applicant_dataset_version
+            .clone_from(&s.applicant_dataset_version);
+        Ok(c)
     }
 
     /// The store settings for [`crate::store::open`]: the SQLite file under `data_dir`

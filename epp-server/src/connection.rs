@@ -26,7 +26,7 @@ use crate::metrics::Metrics;
 use crate::protocol::{
     Action, CloseReason, ConnectionHandler, ConnectionInfo, HandlerFactory, Refusal,
 };
-use crate::tls::CertFingerprint;
+use crate::tls::fingerprint_of_der;
 
 /// The timeouts and sizes the driver enforces.
 #[derive(Debug, Clone, Copy)]
@@ -128,7 +128,7 @@ async fn run_inner<F: HandlerFactory>(
     let client_cert = session
         .peer_certificates()
         .and_then(|chain| chain.first())
-        .map(|leaf| CertFingerprint::of_der(leaf));
+        .map(|leaf| fingerprint_of_der(leaf));
     shared.metrics.handshake_ok(tls_version);
     let info = ConnectionInfo {
         id,

@@ -63,12 +63,10 @@ pub enum Error {
     /// exists, or the command is not available in this mode (exit status 3).
     #[error("{0}")]
     Refused(String),
-    /// This build has no EPP protocol handler wired into `serve`.
-    #[error(
-        "this build of epp-server has no EPP session wired in yet (epp-session, issue 5), so \
-         it cannot serve EPP; `config check` works"
-    )]
-    NotWired,
+    /// The operating system's random number generator is unavailable (svTRIDs and
+    /// transfer tokens need it).
+    #[error("the operating system's random number generator is unavailable: {0}")]
+    Randomness(String),
 }
 
 impl Error {

@@ -5,7 +5,9 @@
 //! The protocol plugs in through [`Wiring`] → [`HandlerFactory`] → [`ConnectionHandler`]
 //! (see [`ConnectionHandler`] for the contract): the server owns sockets,
 //! TLS, frame boundaries, timeouts, connection limits and shutdown; the handler owns
-//! everything inside a frame. Shared per-registrar state that the session consults lives
+//! everything inside a frame. [`Epp`] is the EPP wiring the binary runs
+//! (`main_with(Epp)`): epp-session's `Session` on every connection and the registry's
+//! lifecycle on the scheduler. Shared per-registrar state that the session consults lives
 //! here: [`SessionRegistry`] (sessions per registrar) and [`RateLimiter`].
 //!
 //! This is the only crate that knows tokio, rustls, SQL, configuration files and process
@@ -31,6 +33,7 @@ mod serve;
 pub mod store;
 mod task;
 mod tls;
+mod wiring;
 
 pub use cli::main_with;
 pub use clock::RegistryClock;
@@ -55,7 +58,8 @@ pub use protocol::{
     Action, CloseReason, CommandOutcome, ConnectionHandler, ConnectionInfo, HandlerFactory,
     Refusal, Reply,
 };
-pub use serve::{NoHandler, NotWired, ServeContext, Wiring, serve};
+pub use serve::{ServeContext, Wiring, serve};
 pub use task::{Shutdown, run_periodic};
 pub use tls::dev::DemoRegistrar;
-pub use tls::{CertFingerprint, InvalidFingerprint};
+pub use tls::{CertFingerprint, fingerprint_of_der};
+pub use wiring::{Epp, EppFactory, EppHandler};

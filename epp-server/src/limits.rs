@@ -6,7 +6,6 @@
 //! gives its slot back.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -211,24 +210,9 @@ pub struct SessionLimitReached {
     pub limit: u32,
 }
 
-/// A class of commands with its own per-registrar rate limit (Norid's AUP names these).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RateClass {
-    /// `<check>`, `<info>` and `<poll>`.
-    CheckInfoPoll,
-    /// `<create>`.
-    Create,
-}
-
-impl fmt::Display for RateClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::CheckInfoPoll => "check/info/poll",
-            Self::Create => "create",
-        })
-    }
-}
+/// A class of commands with its own per-registrar rate limit: epp-session's type, which
+/// names the class of each command.
+pub use epp_session::RateClass;
 
 /// Per-registrar rate limits by [`RateClass`], shared by all of a registrar's sessions.
 ///
@@ -275,6 +259,8 @@ impl RateLimiter {
         let setting = match class {
             RateClass::CheckInfoPoll => self.check_info_poll,
             RateClass::Create => self.create,
+            // A class a newer session names but this configuration has no key for.
+            _ => RateLimitSetting::Off,
         };
         let RateLimitSetting::Limit { count, per } = setting else {
             return Ok(());

@@ -48,8 +48,9 @@ pub fn init(config: &LogConfig) -> Result<(), Error> {
     result.map_err(|e| Error::Logging(e.to_string()))
 }
 
-/// Logs one command: connection, registrar, command, result code, clTRID, svTRID and
-/// latency in microseconds, at `info` under [`COMMAND_TARGET`].
+/// Logs one command: connection, registrar, command, result code, clTRID, svTRID,
+/// latency in microseconds, refusal and whether it was a replay, at `info` under
+/// [`COMMAND_TARGET`].
 ///
 /// The connection driver calls this for every [`CommandOutcome`]; a handler that answers
 /// outside [`crate::ConnectionHandler::handle`] can call it directly.
@@ -65,6 +66,7 @@ pub fn log_command(connection: u64, outcome: &CommandOutcome, latency: Duration)
         sv_trid = outcome.sv_trid.as_ref().map_or("-", |t| t.as_str()),
         latency_us,
         refusal = outcome.refusal.map_or("-", |r| r.label()),
+        replayed = outcome.replayed,
         "command"
     );
 }

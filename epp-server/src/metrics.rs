@@ -28,6 +28,7 @@ pub struct Metrics(Arc<Inner>);
 struct Inner {
     started: SystemTime,
     commands: Mutex<BTreeMap<(String, u16, String), u64>>,
+    replays: Mutex<BTreeMap<(String, String), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     sessions: Mutex<BTreeMap<String, u64>>,
     refusals: [AtomicU64; Refusal::ALL.len()],
@@ -66,6 +67,7 @@ impl Metrics {
         Self(Arc::new(Inner {
             started: SystemTime::now(),
             commands: Mutex::default(),
+            replays: Mutex::default(),
             latency: Mutex::default(),
             sessions: Mutex::default(),
             refusals: Default::default(),
@@ -85,12 +87,21 @@ impl Metrics {
     /// Counts one command (`epp_commands_total`) and its latency
     /// (`epp_command_duration_seconds`), and its refusal if any. The connection driver
     /// calls this for every [`CommandOutcome`] a handler returns.
+    ///
+    /// A replayed answer ([`CommandOutcome::replayed`]) executed nothing: it is counted in
+    /// `epp_commands_replayed_total{command,registrar}` instead, without latency.
     pub fn record_command(&self, outcome: &CommandOutcome, latency: Duration) {
         let registrar = outcome
             .registrar
             .as_ref()
             .map_or("", |r| r.as_str())
             .to_owned();
+        if outcome.replayed {
+            *lock(&self.0.replays)
+                .entry((outcome.command.to_string(), registrar))
+                .or_insert(0) += 1;
+            return;
+        }
         *lock(&self.0.commands)
             .entry((outcome.command.to_string(), outcome.result_code, registrar))
             .or_insert(0) += 1;
@@ -211,6 +222,21 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "epp_commands_total{{command=\"{}\",result=\"{code}\",registrar=\"{}\"}} {n}",
+                escape(command),
+                escape(registrar)
+            );
+        }
+
+        header(
+            &mut out,
+            "epp_commands_replayed_total",
+            "counter",
+            "Resent transforms answered with their recorded response, not executed again.",
+        );
+        for ((command, registrar), n) in lock(&i.replays).iter() {
+            let _ = writeln!(
+                out,
+                "epp_commands_replayed_total{{command=\"{}\",registrar=\"{}\"}} {n}",
                 escape(command),
                 escape(registrar)
             );
@@ -489,6 +515,21 @@ mod tests {
             "epp_command_duration_seconds_bucket{command=\"domain:create\",le=\"0.05\"} 2\n"
         ));
         assert!(text.contains("epp_command_duration_seconds_count{command=\"domain:create\"} 2\n"));
+    }
+
+    #[test]
+    fn replayed_answers_are_counted_apart_from_executed_commands() {
+        let m = Metrics::new();
+        let mut replay = CommandOutcome::new("domain:renew", 1000);
+        replay.registrar = Some(ClientId::new("reg9094").unwrap());
+        replay.replayed = true;
+        m.record_command(&replay, Duration::from_millis(1));
+        let text = m.render();
+        assert!(text.contains(
+            "epp_commands_replayed_total{command=\"domain:renew\",registrar=\"reg9094\"} 1\n"
+        ));
+        assert!(!text.contains("epp_commands_total{command=\"domain:renew\""));
+        assert!(!text.contains("epp_command_duration_seconds_count{command=\"domain:renew\"}"));
     }
 
     #[test]

@@ -125,6 +125,9 @@ pub struct CommandOutcome {
     pub sv_trid: Option<SvTrid>,
     /// Set when the command was refused by a limit or policy, for the refusal metric.
     pub refusal: Option<Refusal>,
+    /// The response is the recorded answer to an earlier copy of the command (idempotent
+    /// replay): nothing was executed. Logged, and counted apart from executed commands.
+    pub replayed: bool,
 }
 
 impl CommandOutcome {
@@ -137,6 +140,7 @@ impl CommandOutcome {
             cl_trid: None,
             sv_trid: None,
             refusal: None,
+            replayed: false,
         }
     }
 }

@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use epp_xml::Timestamp;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -24,7 +23,7 @@ use crate::error::{ConfigError, Error};
 use crate::limits::{ConnectionLimiter, RateLimiter, SessionRegistry};
 use crate::metrics::{self, Metrics};
 use crate::notify::{self, Notifier, Outbox, OutboxWaker};
-use crate::protocol::{ConnectionHandler, ConnectionInfo, HandlerFactory, Reply};
+use crate::protocol::HandlerFactory;
 use crate::store::AnyStore;
 use crate::task::{Shutdown, run_periodic};
 use crate::tls::dev::{self, DemoRegistrar};
@@ -107,15 +106,6 @@ impl ServeContext {
         self.demo_registrar.as_ref()
     }
 
-    /// Says the demo registrar exists in the store, so the start banner prints its
-    /// credentials. The serve path does this itself after creating it; calling it again
-    /// changes nothing.
-    pub fn confirm_demo_registrar(&mut self) {
-        // A demo account an operator disabled keeps the banner's "disabled" note.
-        self.demo_confirmed =
-            self.demo_registrar.is_some() && self.demo_state.is_none_or(DemoState::usable);
-    }
-
     /// The shutdown signal, for tasks the wiring starts itself.
     pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
@@ -182,45 +172,6 @@ impl ServeContext {
     }
 }
 
-/// The [`Wiring`] of a build without a protocol: `serve` refuses with
-/// [`Error::NotWired`] instead of accepting connections it cannot answer.
-#[derive(Debug, Clone, Copy)]
-pub struct NotWired;
-
-impl Wiring for NotWired {
-    type Factory = NoHandler;
-
-    async fn build(self, _ctx: &mut ServeContext) -> Result<NoHandler, Error> {
-        Err(Error::NotWired)
-    }
-}
-
-/// A handler type with no values, for [`NotWired`].
-#[derive(Debug)]
-pub enum NoHandler {}
-
-impl HandlerFactory for NoHandler {
-    type Handler = NoHandler;
-
-    fn connect(&self, _connection: &ConnectionInfo) -> NoHandler {
-        match *self {}
-    }
-}
-
-impl ConnectionHandler for NoHandler {
-    fn greeting(&mut self, _now: Timestamp) -> Bytes {
-        match *self {}
-    }
-
-    async fn handle(&mut self, _frame: Bytes, _now: Timestamp) -> Reply {
-        match *self {}
-    }
-
-    fn logged_in(&self) -> bool {
-        match *self {}
-    }
-}
-
 /// Runs the server until SIGTERM or SIGINT, then shuts down gracefully.
 ///
 /// # Errors
@@ -266,6 +217,9 @@ pub async fn serve<W: Wiring>(config: Config, wiring: W) -> Result<(), Error> {
             .into());
         }
     };
+    // Taken before loading, so that a replacement written from here on (even before the
+    // reload watcher starts) counts as a change.
+    let stamp = FileStamp::of(&[&cert_path, &key_path]);
     let resolver = Arc::new(ReloadingCert::load(cert_path, key_path, provider.clone())?);
     tracing::info!(fingerprint = %resolver.fingerprint(), "server certificate loaded");
     let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(
@@ -421,6 +375,7 @@ pub async fn serve<W: Wiring>(config: Config, wiring: W) -> Result<(), Error> {
     }
     tokio::spawn(watch_certificate(
         Arc::clone(&resolver),
+        stamp,
         config.tls.reload_interval.get(),
         signals.take_hangup(),
         metrics.clone(),
@@ -549,6 +504,7 @@ async fn accept_loop<F: HandlerFactory>(
 /// Reloads the server certificate on SIGHUP and when its files change.
 async fn watch_certificate(
     resolver: Arc<ReloadingCert>,
+    mut stamp: FileStamp,
     interval: Duration,
     mut hangup: Hangup,
     metrics: Metrics,
@@ -556,7 +512,6 @@ async fn watch_certificate(
 ) {
     let (cert, key) = resolver.paths();
     let (cert, key) = (cert.to_owned(), key.to_owned());
-    let mut stamp = FileStamp::of(&[&cert, &key]);
     let mut ticker = match interval.is_zero() {
         true => None,
         false => Some(tokio::time::interval_at(
@@ -621,7 +576,11 @@ fn print_dev_banner(
     let mut text =
         String::from("\nepp-server is running in DEVELOPMENT mode (never use it in production).\n");
     for addr in epp {
-        text.push_str(&format!("  EPP over TLS:    {addr}\n"));
+        text.push_str(&format!(
+            "  EPP over TLS:    {addr} (host {}, port {})\n",
+            addr.ip(),
+            addr.port()
+        ));
     }
     text.push_str(&format!("  CA certificate:  {}\n", ca.display()));
     if let Some(addr) = epp.first() {
@@ -629,6 +588,10 @@ fn print_dev_banner(
             "  try:             openssl s_client -connect {addr} -CAfile {}\n",
             ca.display()
         ));
+        text.push_str(
+            "                   (checks TLS; EPP frames carry a 4-byte length header, so log in \
+             with an EPP client)\n",
+        );
     }
     match (&ctx.demo_registrar, ctx.demo_confirmed, ctx.demo_state) {
         (Some(demo), true, _) => text.push_str(&format!(

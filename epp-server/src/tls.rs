@@ -3,9 +3,7 @@
 
 pub(crate) mod dev;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
@@ -21,65 +19,20 @@ use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use crate::config::{ClientCertPolicy, TlsConfig, TlsVersion};
 use crate::error::TlsError;
 
-/// The SHA-256 fingerprint of a DER-encoded certificate: what registrar pins compare.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CertFingerprint([u8; 32]);
+/// The SHA-256 fingerprint of a DER-encoded certificate, as the registry stores pins.
+///
+/// One type for the whole workspace: epp-session's model type, which compares the pins at
+/// login. This crate only computes it ([`fingerprint_of_der`]): hashing needs ring, which
+/// the session layer does not know.
+pub use epp_session::store::model::CertFingerprint;
 
-impl CertFingerprint {
-    /// The fingerprint of `der`, the certificate's DER encoding.
-    pub fn of_der(der: &[u8]) -> Self {
-        let digest = ring::digest::digest(&ring::digest::SHA256, der);
-        let mut bytes = [0; 32];
-        bytes.copy_from_slice(digest.as_ref());
-        Self(bytes)
-    }
-
-    /// The 32 digest bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
+/// The fingerprint of `der`, a certificate's DER encoding.
+pub fn fingerprint_of_der(der: &[u8]) -> CertFingerprint {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let mut bytes = [0; 32];
+    bytes.copy_from_slice(digest.as_ref());
+    CertFingerprint(bytes)
 }
-
-/// Lower-case hex without separators, 64 characters.
-impl fmt::Display for CertFingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for CertFingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CertFingerprint({self})")
-    }
-}
-
-/// Parses 64 hex digits, in either case, optionally separated by `:` (as `openssl x509
-/// -fingerprint -sha256` prints them).
-impl FromStr for CertFingerprint {
-    type Err = InvalidFingerprint;
-
-    fn from_str(s: &str) -> Result<Self, InvalidFingerprint> {
-        let hex: Vec<u8> = s.bytes().filter(|b| *b != b':').collect();
-        if hex.len() != 64 {
-            return Err(InvalidFingerprint);
-        }
-        let mut bytes = [0; 32];
-        for (i, pair) in hex.chunks_exact(2).enumerate() {
-            let hi = (pair[0] as char).to_digit(16).ok_or(InvalidFingerprint)?;
-            let lo = (pair[1] as char).to_digit(16).ok_or(InvalidFingerprint)?;
-            bytes[i] = (hi * 16 + lo) as u8;
-        }
-        Ok(Self(bytes))
-    }
-}
-
-/// A string that is not a SHA-256 fingerprint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a SHA-256 fingerprint is 64 hex digits, optionally separated by ':'")]
-pub struct InvalidFingerprint;
 
 /// The ring crypto provider every TLS object of the server uses.
 pub(crate) fn provider() -> Arc<CryptoProvider> {
@@ -135,7 +88,7 @@ pub(crate) fn certificate_file_fingerprint(path: &Path) -> Result<CertFingerprin
         path: path.to_owned(),
         source,
     })?;
-    Ok(CertFingerprint::of_der(&cert))
+    Ok(fingerprint_of_der(&cert))
 }
 
 pub(crate) fn load_certified_key(
@@ -243,7 +196,7 @@ fn leaf_fingerprint(key: &CertifiedKey) -> CertFingerprint {
     // load_certified_key refuses empty chains.
     key.cert
         .first()
-        .map_or(CertFingerprint([0; 32]), |c| CertFingerprint::of_der(c))
+        .map_or(CertFingerprint([0; 32]), |c| fingerprint_of_der(c))
 }
 
 /// What identifies a version of the certificate files on disk, to notice replacements.
@@ -365,7 +318,7 @@ mod tests {
 
     #[test]
     fn fingerprint_is_sha256_hex_and_parses_back() {
-        let fp = CertFingerprint::of_der(b"abc");
+        let fp = fingerprint_of_der(b"abc");
         assert_eq!(
             fp.to_string(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -373,11 +326,8 @@ mod tests {
         let colons = "BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:\
                       B4:10:FF:61:F2:00:15:AD";
         assert_eq!(colons.parse::<CertFingerprint>().unwrap(), fp);
-        assert_eq!("abc".parse::<CertFingerprint>(), Err(InvalidFingerprint));
-        assert_eq!(
-            "zz".repeat(32).parse::<CertFingerprint>(),
-            Err(InvalidFingerprint)
-        );
+        assert!("abc".parse::<CertFingerprint>().is_err());
+        assert!("zz".repeat(32).parse::<CertFingerprint>().is_err());
     }
 
     #[test]
@@ -411,7 +361,7 @@ mod tests {
         let k = write(dir.path(), "k.pem", &key.serialize_pem());
         let resolver = ReloadingCert::load(c.clone(), k.clone(), provider()).unwrap();
         let before = resolver.fingerprint();
-        assert_eq!(before, CertFingerprint::of_der(cert.der()));
+        assert_eq!(before, fingerprint_of_der(cert.der()));
 
         // A renewal half-way: new certificate, old key.
         let (cert2, key2) = self_signed("a.test");
@@ -420,11 +370,8 @@ mod tests {
         assert_eq!(resolver.fingerprint(), before);
 
         write(dir.path(), "k.pem", &key2.serialize_pem());
-        assert_eq!(
-            resolver.reload().unwrap(),
-            CertFingerprint::of_der(cert2.der())
-        );
-        assert_eq!(resolver.fingerprint(), CertFingerprint::of_der(cert2.der()));
+        assert_eq!(resolver.reload().unwrap(), fingerprint_of_der(cert2.der()));
+        assert_eq!(resolver.fingerprint(), fingerprint_of_der(cert2.der()));
     }
 
     #[test]

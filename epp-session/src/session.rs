@@ -81,6 +81,9 @@ pub struct Outcome {
     /// Whether the response is the recorded answer to an earlier copy of the command
     /// (idempotent replay): nothing was executed.
     pub replayed: bool,
+    /// How many notifications (e-mail, SMS: Norid's transfer tokens) the command queued
+    /// in the store's outbox; a server wakes its delivery when this is not zero.
+    pub notifications: u32,
 }
 
 /// Which limit or check refused a command, for a server's refusal metric.
@@ -399,6 +402,7 @@ impl<S: Store> Session<S> {
             sv_trid,
             refusal: None,
             replayed: false,
+            notifications: 0,
         }
     }
 
@@ -709,11 +713,19 @@ impl<S: Store> Session<S> {
             }
         };
         match result {
-            Ok(Executed { bytes, code }) => Reply {
+            Ok(Executed {
                 bytes,
-                action: Action::Continue,
-                outcome: self.outcome(info.label, code.code(), cl_trid, Some(sv)),
-            },
+                code,
+                notifications,
+            }) => {
+                let mut outcome = self.outcome(info.label, code.code(), cl_trid, Some(sv));
+                outcome.notifications = notifications;
+                Reply {
+                    bytes,
+                    action: Action::Continue,
+                    outcome,
+                }
+            }
             Err(refused) => {
                 let msg_q = self.msg_q(&me).await;
                 let bytes = self.refusal_bytes(
@@ -887,7 +899,11 @@ impl<S: Store> Session<S> {
                 };
                 let bytes =
                     self.answer_bytes(&answer, declared, msg_q, cl_trid.clone(), sv.clone());
-                return Ok(Executed { bytes, code });
+                return Ok(Executed {
+                    bytes,
+                    code,
+                    notifications: 0,
+                });
             }
             // The response is recorded in the same commit, so its <msgQ> is worked out
             // before: the queue as read, plus what this command queues for its registrar.
@@ -928,8 +944,14 @@ impl<S: Store> Session<S> {
             }
             match self.store.commit(set).await {
                 Ok(receipt) => {
+                    let notifications =
+                        u32::try_from(receipt.notification_ids.len()).unwrap_or(u32::MAX);
                     if !second_phase {
-                        return Ok(Executed { bytes, code });
+                        return Ok(Executed {
+                            bytes,
+                            code,
+                            notifications,
+                        });
                     }
                     // The queue was empty and this command queued messages for its own
                     // registrar: their ids are known only now. The response is recorded
@@ -956,7 +978,11 @@ impl<S: Store> Session<S> {
                         // <msgQ> of a later replay.
                         let _ = self.store.commit(set).await;
                     }
-                    return Ok(Executed { bytes, code });
+                    return Ok(Executed {
+                        bytes,
+                        code,
+                        notifications,
+                    });
                 }
                 Err(e) if e.is_retryable() => continue,
                 Err(StoreError::AlreadyExists(crate::store::ObjectKey::Replay(..))) => {
@@ -974,6 +1000,7 @@ impl<S: Store> Session<S> {
                         return Ok(Executed {
                             bytes: b.to_vec(),
                             code,
+                            notifications: 0,
                         });
                     }
                     return Err(Problem::StoreFailure.into());
@@ -1063,6 +1090,8 @@ enum Replayed {
 struct Executed {
     bytes: Vec<u8>,
     code: ResultCode,
+    /// Notifications queued by the commit.
+    notifications: u32,
 }
 
 /// A digest of the decoded command (prefix-agnostic: the typed value), hex.
@@ -1130,6 +1159,30 @@ mod tests {
         send(&s);
         let f = s.handle_frame(b"<epp/>", Timestamp::from_unix_micros(0));
         send(&f);
+    }
+
+    #[test]
+    fn the_outcome_counts_the_notifications_a_command_queued() {
+        use crate::testing::Harness;
+        use crate::testing::script::Script;
+
+        let fixtures = include_str!("../testdata/sessions/fixtures/registry.inc");
+        let mut h = Harness::memory();
+        let run = async {
+            let script = Script::parse("registry.inc", fixtures).unwrap();
+            script.run(&mut h, None).await.unwrap();
+            let login = br#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><login><clID>reg2</clID><pw>secret-2</pw><options><version>1.0</version><lang>en</lang></options><svcs><objURI>urn:ietf:params:xml:ns:domain-1.0</objURI></svcs></login><clTRID>L-1</clTRID></command></epp>"#;
+            assert_eq!(h.exchange("a", login).await.outcome.result_code, 1000);
+            let request = br#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><transfer op="request"><domain:transfer xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>example.no</domain:name></domain:transfer></transfer><clTRID>T-1</clTRID></command></epp>"#;
+            let reply = h.exchange("a", request).await;
+            assert_eq!(reply.outcome.result_code, 1001);
+            assert_eq!(reply.outcome.notifications, 1);
+            // Resent: the recorded answer, nothing queued again.
+            let again = h.exchange("a", request).await;
+            assert!(again.outcome.replayed);
+            assert_eq!(again.outcome.notifications, 0);
+        };
+        futures_util::FutureExt::now_or_never(run).expect("the memory store never waits");
     }
 
     #[test]

@@ -202,9 +202,10 @@ pub(crate) async fn postgres(
     client: &mut tokio_postgres::Client,
 ) -> Result<MigrationReport, OpenError> {
     if let Err(e) = client.batch_execute(CREATE_TABLE).await {
-        // Two processes creating the table at once: one fails on the catalog's unique
-        // index; the table exists either way, which the query below checks.
-        if e.code() != Some(&SqlState::UNIQUE_VIOLATION) {
+        // Two processes creating the table at once: `IF NOT EXISTS` is not atomic, so one
+        // fails on a catalog's unique index (the table's or its row type's name); the
+        // table exists either way, which the query below checks.
+        if !is_concurrent_create(&e) {
             return Err(e.into());
         }
     }
@@ -246,6 +247,21 @@ pub(crate) async fn postgres(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Whether a `CREATE ... IF NOT EXISTS` failed only because another session created the
+/// same object at the same moment (PostgreSQL checks existence before taking the catalog
+/// locks, and reports the loser as a unique violation or a duplicate object).
+pub(crate) fn is_concurrent_create(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        [
+            SqlState::UNIQUE_VIOLATION,
+            SqlState::DUPLICATE_OBJECT,
+            SqlState::DUPLICATE_TABLE,
+            SqlState::DUPLICATE_SCHEMA,
+        ]
+        .contains(c)
+    })
 }
 
 #[cfg(test)]

@@ -278,9 +278,13 @@ pub(crate) async fn migrate_postgres(
     let mut client = connect(&driver).await?;
     if let Some(schema) = &config.schema {
         // The name was checked to be a plain identifier.
-        client
+        if let Err(e) = client
             .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-            .await?;
+            .await
+            && !migrate::is_concurrent_create(&e)
+        {
+            return Err(e.into());
+        }
     }
     migrate::postgres(&mut client).await
 }

@@ -245,7 +245,7 @@ fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tls::{CertFingerprint, load_certified_key, provider};
+    use crate::tls::{fingerprint_of_der, load_certified_key, provider};
 
     #[test]
     fn first_start_creates_and_second_start_reuses() {
@@ -255,13 +255,13 @@ mod tests {
         assert!(first.created);
         let ca = std::fs::read(&first.ca_cert).unwrap();
         let key = load_certified_key(&first.cert_chain, &first.private_key, &provider()).unwrap();
-        let fp = CertFingerprint::of_der(&key.cert[0]);
+        let fp = fingerprint_of_der(&key.cert[0]);
 
         let second = ensure_dev_tls(dir.path(), &names).unwrap();
         assert!(!second.created);
         assert_eq!(std::fs::read(&second.ca_cert).unwrap(), ca);
         let key = load_certified_key(&second.cert_chain, &second.private_key, &provider()).unwrap();
-        assert_eq!(CertFingerprint::of_der(&key.cert[0]), fp);
+        assert_eq!(fingerprint_of_der(&key.cert[0]), fp);
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! The shipped `epp-server` binary: `config check` and the refusal to serve without a
-//! wired EPP session.
+//! The shipped `epp-server` binary's command line: the README's first command (serve with
+//! no configuration) and `config check`.
 
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::harness::{EPP_SERVER, Server, TestCa, base_env, temp, tls_file_env};
+use crate::harness::{EPP_SERVER, Server, TestCa, temp, tls_file_env};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/epp-server.example.toml");
 const PRODUCTION_EXAMPLE: &str = concat!(
@@ -195,15 +195,53 @@ fn production_example_checks_its_tls_files_and_redacts_the_database_password() {
     assert!(stderr.contains("does not fit certificate"), "{stderr}");
 }
 
+/// The README's first command, `cargo run --release -p epp-server`, runs this binary with no
+/// configuration: a development server on loopback with the embedded SQLite database
+/// under the data directory, a development CA, and a demo registrar whose credentials the
+/// start banner prints, with an `openssl s_client` line; EPP works with them. (Only the
+/// ports are overridden: port 0, so that tests do not collide.)
 #[test]
-fn the_shipped_binary_refuses_to_serve_without_an_epp_session() {
+fn with_no_configuration_the_server_runs_and_says_how_to_connect() {
     let (_dir, data) = temp();
-    let mut server = Server::spawn(EPP_SERVER, &base_env(&data), &["serve"]);
-    let status = server.wait_exit(Duration::from_secs(20));
-    assert_eq!(status.code(), Some(1));
+    let env = env(&[
+        ("EPP_SERVER__DATA_DIR", data.to_str().unwrap()),
+        ("EPP_SERVER__SERVER__LISTEN", "127.0.0.1:0"),
+        ("EPP_SERVER__METRICS__LISTEN", "127.0.0.1:0"),
+    ]);
+    let mut server = Server::start(&env);
+    let banner = server.wait_for_log(&["demo registrar:"], Duration::from_secs(10));
     let log = server.log_text();
-    assert!(log.contains("no EPP session wired in yet"), "{log}");
-    assert!(!log.contains("listening on"), "{log}");
+    let ca = data.join("dev-tls").join("ca.pem");
+    for needle in [
+        "epp-server is running in DEVELOPMENT mode".to_owned(),
+        format!("EPP over TLS:    {}", server.epp),
+        format!("host 127.0.0.1, port {}", server.epp.port()),
+        format!(
+            "openssl s_client -connect {} -CAfile {}",
+            server.epp,
+            ca.display()
+        ),
+    ] {
+        assert!(log.contains(&needle), "{needle:?} missing in\n{log}");
+    }
+    assert!(server.epp.ip().is_loopback());
+    assert!(data.join("registry.sqlite3").is_file(), "embedded SQLite");
+    let password = banner.rsplit_once("password ").unwrap().1.trim().to_owned();
+    assert!(banner.contains("reg-demo / password"), "{banner}");
+
+    crate::db::runtime().block_on(async {
+        let options = crate::harness::ClientOptions::trusting_file(&ca);
+        let (mut client, greeting) = crate::harness::Client::open(server.epp, &options).await;
+        assert!(crate::epp::is_greeting(&greeting), "{greeting}");
+        let r = client
+            .call(&crate::epp::login("reg-demo", &password, "README-1"))
+            .await;
+        assert_eq!(crate::epp::code(&r), Some(1000), "{r}");
+        let r = client.call(&crate::epp::logout("README-2")).await;
+        assert_eq!(crate::epp::code(&r), Some(1500), "{r}");
+    });
+    server.signal("TERM");
+    assert!(server.wait_exit(Duration::from_secs(10)).success());
 }
 
 #[test]

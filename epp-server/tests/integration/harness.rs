@@ -19,8 +19,6 @@ use tokio_util::codec::Framed;
 
 /// The shipped binary.
 pub(crate) const EPP_SERVER: &str = env!("CARGO_BIN_EXE_epp-server");
-/// The same serve path with the test line protocol.
-pub(crate) const TESTBED: &str = env!("CARGO_BIN_EXE_epp-server-testbed");
 
 /// How long a server may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,9 +45,10 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts the testbed with `env` (on top of a clean environment for EPP_SERVER__*).
+    /// Starts `epp-server` with `env` (on top of a clean environment for EPP_SERVER__*)
+    /// and waits for its "listening on" lines.
     pub(crate) fn start(env: &[(String, String)]) -> Server {
-        Self::start_binary(TESTBED, env, &[])
+        Self::start_binary(EPP_SERVER, env, &[])
     }
 
     pub(crate) fn start_binary(binary: &str, env: &[(String, String)], args: &[&str]) -> Server {
@@ -199,6 +198,23 @@ impl Server {
         s.read_to_string(&mut text).await.unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         (head.lines().next().unwrap().to_owned(), body.to_owned())
+    }
+
+    /// Waits until one sample of the metrics exposition has `value` (a connection's end
+    /// is counted just after the client sees it).
+    pub(crate) async fn wait_metric(&self, series: &str, value: f64) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let got = self.metric(series).await;
+            if got == Some(value) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{series} is {got:?}, not {value}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The value of one sample line of the metrics exposition.
@@ -384,6 +400,41 @@ impl Client {
             Some(Ok(b)) => Some(String::from_utf8(b.to_vec()).unwrap()),
             Some(Err(_)) | None => None,
         }
+    }
+
+    /// The next frame's bytes, or `None` when the server closed (cleanly or not).
+    pub(crate) async fn recv_bytes(&mut self) -> Option<Vec<u8>> {
+        match tokio::time::timeout(Duration::from_secs(10), self.framed.next())
+            .await
+            .expect("server answered or closed in time")
+        {
+            Some(Ok(b)) => Some(b.to_vec()),
+            Some(Err(_)) | None => None,
+        }
+    }
+
+    /// Asserts that the server closes the connection cleanly next: TLS close_notify, then
+    /// end of stream (a cut connection reads as an error instead).
+    pub(crate) async fn expect_clean_close(&mut self) {
+        match tokio::time::timeout(Duration::from_secs(10), self.framed.next())
+            .await
+            .expect("the server closed in time")
+        {
+            None => {}
+            Some(Ok(frame)) => panic!(
+                "expected the end, got a frame: {}",
+                String::from_utf8_lossy(&frame)
+            ),
+            Some(Err(e)) => panic!("the connection ended without close_notify: {e}"),
+        }
+    }
+
+    /// Sends one frame with exactly these bytes.
+    pub(crate) async fn send_bytes(&mut self, bytes: &[u8]) {
+        self.framed
+            .send(Bytes::copy_from_slice(bytes))
+            .await
+            .unwrap();
     }
 
     pub(crate) async fn send(&mut self, text: &str) {

@@ -1,138 +1,101 @@
-//! Metrics, command logs and graceful shutdown.
+//! The registry's scheduled domain lifecycle on the real binary: with the registry clock
+//! offset (`testing.clock_offset`) to two months and a bit after a domain's expiry, the
+//! scheduler quarantines it at start and the sponsor finds a poll message; with
+//! `scheduler.enabled = false` nothing happens.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{Client, ClientOptions, Server, base_env, temp};
+use epp_session::store::Store;
+use epp_session::testing::ScriptTarget;
+use epp_xml::Timestamp;
 
-fn start(extra: &[(&str, &str)]) -> (tempfile::TempDir, Server, ClientOptions) {
-    let (dir, data) = temp();
-    let mut env = base_env(&data);
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let server = Server::start(&env);
-    let options = ClientOptions::trusting_file(&data.join("dev-tls").join("ca.pem"));
-    (dir, server, options)
-}
+use crate::db::{Db, on_both_backends, runtime};
+use crate::epp::{TlsTarget, code, domain_info, login, poll_req};
 
-#[tokio::test]
-async fn the_metrics_endpoint_counts_connections_and_commands() {
-    let (_dir, server, options) = start(&[]);
-    let (mut client, _) = Client::open(server.epp, &options).await;
-    assert_eq!(client.call("login reg9094").await, "1000 logged in");
-    assert_eq!(client.call("a").await, "a");
-    assert_eq!(client.call("b").await, "b");
+on_both_backends!(a_domain_past_expiry_is_quarantined_by_the_scheduler);
 
-    let (status, body) = server.http_get("/metrics").await;
-    assert_eq!(status, "HTTP/1.1 200 OK");
-    for line in [
-        "epp_commands_total{command=\"login\",result=\"1000\",registrar=\"reg9094\"} 1",
-        "epp_commands_total{command=\"echo\",result=\"1000\",registrar=\"reg9094\"} 2",
-        "epp_command_duration_seconds_count{command=\"echo\"} 2",
-        "epp_sessions_active 1",
-        "epp_registrar_sessions_active{registrar=\"reg9094\"} 1",
-        "epp_connections_total 1",
-        "epp_connections_active 1",
-        "epp_tls_handshakes_total{version=\"1.3\"} 1",
-    ] {
+/// A domain of reg1 that expired on 2025-01-10 (quarantine from 2025-03-10, deletion from
+/// 2025-04-10, Norwegian time).
+const EXPIRED: &str = r#"@domain {"name":"old1.no","roid":"DOM9841D-NORID","registrant":"ACME1O","contacts":[{"type":"tech","id":"ROLE1R"}],"ns":["ns1.example.com","ns2.example.com"],"clId":"reg1","crId":"reg1","crDate":"2024-01-10T12:00:00Z","exDate":"2025-01-10T12:00:00Z"}
+"#;
+
+/// The registry clock: between quarantine and deletion of old1.no; example.no (expiring
+/// 2025-06-01) is not due.
+const LATER: &str = "2025-03-20T12:00:00Z";
+
+fn a_domain_past_expiry_is_quarantined_by_the_scheduler(db: &Db) {
+    runtime().block_on(async {
+        let mut target = TlsTarget::registry(db).await;
+        target.fixtures(EXPIRED).await;
+        let mut target = target.with_server_clock(Timestamp::parse(LATER).unwrap());
+        target.start();
+        let line = target
+            .server()
+            .wait_for_log(&["domain lifecycle advanced"], Duration::from_secs(10));
+        assert!(line.contains("quarantined=old1.no "), "{line}");
+        assert!(line.contains("now=2025-03-20T12:00:0"), "{line}");
+
+        let (mut c, _) = target.connect().await;
+        let r = c.call(&login("reg1", "secret-1", "LC-1")).await;
+        assert_eq!(code(&r), Some(1000), "{r}");
+        let r = c.call(&poll_req("LC-2")).await;
+        assert_eq!(code(&r), Some(1301), "{r}");
         assert!(
-            body.lines().any(|l| l == line),
-            "missing {line:?} in\n{body}"
+            r.contains(
+                "Domain [old1.no] expired on 2025-01-10 and has been removed from the zone; \
+                 it will be deleted on 2025-04-10 unless it is renewed."
+            ),
+            "{r}"
         );
-    }
-    drop(client);
-    let (status, body) = server.http_get("/healthz").await;
-    assert_eq!(
-        (status.as_str(), body.as_str()),
-        ("HTTP/1.1 200 OK", "ok\n")
-    );
-    let (status, _) = server.http_get("/nothing").await;
-    assert_eq!(status, "HTTP/1.1 404 Not Found");
+        let r = c.call(&domain_info("old1.no", "LC-3")).await;
+        assert_eq!(code(&r), Some(1000), "{r}");
+        let domain = target
+            .store()
+            .domain(&"old1.no".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let json = domain.to_json().unwrap();
+        assert!(json.contains("\"state\":\"quarantined\""), "{json}");
+        // Not yet due: still registered and in the zone.
+        let example = target
+            .store()
+            .domain(&"example.no".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .to_json()
+            .unwrap();
+        assert!(!example.contains("quarantined"), "{example}");
+        assert_eq!(
+            target
+                .server()
+                .metric("epp_scheduler_runs_total{task=\"lifecycle\",result=\"ok\"}")
+                .await,
+            Some(1.0)
+        );
+    });
 }
 
-#[tokio::test]
-async fn each_command_is_logged_on_one_line_with_its_fields() {
-    let (_dir, server, options) = start(&[]);
-    let (mut client, _) = Client::open(server.epp, &options).await;
-    client.call("login reg9094").await;
-    let line = server.wait_for_log(&["epp::command", "command=login"], Duration::from_secs(5));
-    for field in [
-        "registrar=\"reg9094\"",
-        "result=1000",
-        "cl_trid=",
-        "sv_trid=",
-        "latency_us=",
-    ] {
-        assert!(line.contains(field), "{field} missing in {line}");
-    }
-}
-
-#[tokio::test]
-async fn json_logs_are_one_object_per_line() {
-    let (_dir, server, options) = start(&[("EPP_SERVER__LOG__FORMAT", "json")]);
-    let (mut client, _) = Client::open(server.epp, &options).await;
-    client.call("login reg9094").await;
-    let line = server.wait_for_log(&["\"command\":\"login\""], Duration::from_secs(5));
-    assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
-    assert!(line.contains("\"target\":\"epp::command\""), "{line}");
-    assert!(line.contains("\"registrar\":\"reg9094\""), "{line}");
-    assert!(line.contains("\"result\":1000"), "{line}");
-    // Every log line is JSON (the start banner goes to standard output, in text).
-    let json_lines = server
-        .log_lines()
-        .into_iter()
-        .filter(|l| l.starts_with('{'))
-        .count();
-    assert!(json_lines >= 4, "{}", server.log_text());
-}
-
-#[tokio::test]
-async fn sigterm_lets_commands_in_flight_finish_then_closes_everything() {
-    let (_dir, mut server, options) = start(&[]);
-    let (mut idle, _) = Client::open(server.epp, &options).await;
-    let (mut busy, _) = Client::open(server.epp, &options).await;
-    busy.send("sleep 1500").await;
-    // Let the command start before the signal.
-    server.wait_for_log(&["connection opened", "conn=2"], Duration::from_secs(5));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let signalled = Instant::now();
-    server.signal("TERM");
-
-    // The idle connection closes at once, with the handler's last word.
-    assert_eq!(idle.recv().await.as_deref(), Some("closing shutdown"));
-    assert_eq!(idle.recv().await, None);
-    assert!(signalled.elapsed() < Duration::from_millis(1000));
-    // New connections are refused while the command in flight finishes.
-    server.wait_for_log(&["shutting down"], Duration::from_secs(5));
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(tokio::net::TcpStream::connect(server.epp).await.is_err());
-    // The command in flight is answered, then the connection closes.
-    assert_eq!(busy.recv().await.as_deref(), Some("slept 1500"));
-    assert_eq!(busy.recv().await.as_deref(), Some("closing shutdown"));
-    assert_eq!(busy.recv().await, None);
-
-    let status = server.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "{status}");
-    assert!(server.log_text().contains("shutdown complete"));
-}
-
-#[tokio::test]
-async fn the_shutdown_grace_period_bounds_a_command_that_does_not_finish() {
-    let (_dir, mut server, options) = start(&[("EPP_SERVER__LIMITS__SHUTDOWN_GRACE", "500ms")]);
-    let (mut client, _) = Client::open(server.epp, &options).await;
-    client.send("sleep 60000").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let signalled = Instant::now();
-    server.signal("TERM");
-    let status = server.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "{status}");
-    assert!(signalled.elapsed() < Duration::from_secs(5));
-    assert!(
-        server.log_text().contains("shutdown grace period over"),
-        "{}",
-        server.log_text()
-    );
-    assert_eq!(client.recv().await, None);
+#[test]
+fn with_the_scheduler_disabled_nothing_is_quarantined() {
+    let db = Db::sqlite();
+    runtime().block_on(async {
+        let mut target = TlsTarget::registry(&db).await;
+        target.fixtures(EXPIRED).await;
+        let mut target = target
+            .with_server_clock(Timestamp::parse(LATER).unwrap())
+            .with_env(&[("EPP_SERVER__SCHEDULER__ENABLED", "false")]);
+        target.start();
+        target
+            .server()
+            .wait_for_log(&["does not run the job"], Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (mut c, _) = target.connect().await;
+        let r = c.call(&login("reg1", "secret-1", "LD-1")).await;
+        assert_eq!(code(&r), Some(1000), "{r}");
+        let r = c.call(&poll_req("LD-2")).await;
+        assert_eq!(code(&r), Some(1300), "{r}");
+        assert!(!target.log_text().contains("domain lifecycle advanced"));
+    });
 }

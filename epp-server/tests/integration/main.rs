@@ -1,17 +1,23 @@
-//! Integration tests against the real binaries: `epp-server` (command line, `config
-//! check`, the admin commands on SQLite and PostgreSQL, and its refusal to serve until
-//! the EPP session is wired) and
-//! `epp-server-testbed` (the same serve path with a line protocol), started on port 0 with
-//! a temporary data directory and reached over real TLS with rcgen certificates.
+//! Integration tests against the real `epp-server` binary, started on port 0 with a
+//! temporary data directory (SQLite, or a fresh PostgreSQL schema from `EPP_TEST_PG_URL`)
+//! and reached over real TLS with rcgen certificates: EPP sessions end to end, epp-session's
+//! scripts and Norid's seed exchanges over TLS, certificate policy, limits and timeouts,
+//! graceful shutdown, logs and metrics, the outbox and the lifecycle scheduler, the admin
+//! commands and `config check`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
 mod cli;
 mod db;
+mod epp;
 mod harness;
+mod interop;
 mod lifecycle;
 mod limits;
+mod observe;
 mod outbox;
+mod scripts;
 mod serve_db;
+mod shutdown;
 mod tls;

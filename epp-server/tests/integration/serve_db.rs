@@ -10,8 +10,9 @@ use epp_session::store::suite::cid;
 use epp_xml::Password;
 
 use crate::db::{Db, on_both_backends, runtime};
+use crate::epp::{code, login};
 use crate::harness::{
-    Client, ClientOptions, EPP_SERVER, Server, TESTBED, TestCa, base_env, temp, tls_file_env,
+    Client, ClientOptions, EPP_SERVER, Server, TestCa, base_env, temp, tls_file_env,
 };
 
 on_both_backends!(
@@ -43,18 +44,14 @@ fn the_demo_registrar_is_created_on_first_start_only(db: &Db) {
     assert_eq!(file.trim(), password);
     server.wait_for_log(&["created the demo registrar"], Duration::from_secs(5));
 
-    // The banner's credentials work against the store the server uses.
+    // The banner's credentials log in over EPP.
     let options = ClientOptions::trusting_file(&db.data.join("dev-tls").join("ca.pem"));
     runtime().block_on(async {
         let (mut client, _) = Client::open(server.epp, &options).await;
-        assert_eq!(
-            client.call(&format!("auth reg-demo {password}")).await,
-            "1000 accepted"
-        );
-        assert_eq!(
-            client.call("auth reg-demo wrong-pw-1").await,
-            "2200 wrong password"
-        );
+        let r = client.call(&login("reg-demo", "wrong-pw-1", "D-1")).await;
+        assert_eq!(code(&r), Some(2200), "{r}");
+        let r = client.call(&login("reg-demo", &password, "D-2")).await;
+        assert_eq!(code(&r), Some(1000), "{r}");
     });
     stop(server);
 
@@ -115,19 +112,6 @@ fn the_serve_path_migrates_before_listening(db: &Db) {
 }
 
 #[test]
-fn the_shipped_binary_opens_the_database_before_refusing_to_serve() {
-    let db = Db::sqlite();
-    let mut server = Server::spawn(EPP_SERVER, &db.env(), &["serve"]);
-    assert_eq!(server.wait_exit(Duration::from_secs(20)).code(), Some(1));
-    let log = server.log_text();
-    assert!(log.contains("no EPP session wired in yet"), "{log}");
-    let status = runtime()
-        .block_on(epp_server::store::check(&db.store_config()))
-        .unwrap();
-    assert_eq!(status.version, 1);
-}
-
-#[test]
 fn production_never_creates_the_demo_registrar() {
     let db = Db::sqlite();
     let dir = db.data.parent().unwrap().to_owned();
@@ -162,7 +146,7 @@ fn an_unusable_database_stops_the_start_with_a_clear_message() {
         "EPP_SERVER__DATABASE__SQLITE_PATH".into(),
         "/dev/null/registry.sqlite3".into(),
     ));
-    let mut server = Server::spawn(TESTBED, &env, &[]);
+    let mut server = Server::spawn(EPP_SERVER, &env, &[]);
     assert_eq!(server.wait_exit(Duration::from_secs(20)).code(), Some(1));
     let log = server.log_text();
     assert!(
@@ -179,7 +163,7 @@ fn an_unusable_database_stops_the_start_with_a_clear_message() {
             "postgres://epp:hunter2-pw@127.0.0.1:1/registry".into(),
         ),
     ]);
-    let mut server = Server::spawn(TESTBED, &env, &[]);
+    let mut server = Server::spawn(EPP_SERVER, &env, &[]);
     assert_eq!(server.wait_exit(Duration::from_secs(20)).code(), Some(1));
     let log = server.log_text();
     assert!(

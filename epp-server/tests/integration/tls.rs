@@ -1,7 +1,10 @@
-//! TLS: versions, client-certificate policy, the development CA, certificate reloads.
+//! TLS: versions, client-certificate policy and per-registrar pins checked at login, the
+//! development CA, certificate reloads.
 
 use std::time::Duration;
 
+use crate::db::{Db, runtime};
+use crate::epp::{HELLO, TlsTarget, code, is_greeting, login};
 use crate::harness::{
     Client, ClientOptions, Server, TestCa, base_env, client_identity, sha256_hex, temp,
     tls_file_env,
@@ -33,8 +36,9 @@ async fn tls_1_2_and_1_3_handshakes_complete() {
         let mut options = ClientOptions::trusting(ca.pem());
         options.versions = vec![version];
         let (mut client, greeting) = Client::open(server.epp, &options).await;
-        assert!(greeting.contains(label), "{greeting}");
-        assert_eq!(client.call("ping").await, "ping");
+        assert!(is_greeting(&greeting), "{greeting}");
+        assert!(is_greeting(&client.call(HELLO).await));
+        server.wait_for_log(&["connection opened", label], Duration::from_secs(5));
     }
     let (_, body) = server.http_get("/metrics").await;
     assert!(
@@ -61,7 +65,11 @@ async fn a_version_left_out_of_the_configuration_is_refused() {
 async fn optional_client_certificates_are_recorded_by_fingerprint() {
     let (_dir, ca, _, server) = with_files(&[]);
     let (_, greeting) = Client::open(server.epp, &ClientOptions::trusting(ca.pem())).await;
-    assert!(greeting.ends_with("client_cert=none"), "{greeting}");
+    assert!(is_greeting(&greeting), "{greeting}");
+    server.wait_for_log(
+        &["connection opened", "conn=1", "client_cert=-"],
+        Duration::from_secs(5),
+    );
 
     let (chain, key, der) = client_identity();
     for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
@@ -69,15 +77,18 @@ async fn optional_client_certificates_are_recorded_by_fingerprint() {
         options.identity = Some((chain.clone(), key.clone_key()));
         options.versions = vec![version];
         let (_, greeting) = Client::open(server.epp, &options).await;
-        assert!(
-            greeting.ends_with(&format!("client_cert={}", sha256_hex(&der))),
-            "{greeting}"
+        assert!(is_greeting(&greeting), "{greeting}");
+    }
+    for conn in ["conn=2", "conn=3"] {
+        server.wait_for_log(
+            &[
+                "connection opened",
+                conn,
+                &format!("client_cert={}", sha256_hex(&der)),
+            ],
+            Duration::from_secs(5),
         );
     }
-    server.wait_for_log(
-        &["connection opened", &sha256_hex(&der)],
-        Duration::from_secs(5),
-    );
 }
 
 #[tokio::test]
@@ -99,14 +110,76 @@ async fn required_client_certificates_refuse_clients_without_one() {
     let mut options = ClientOptions::trusting(ca.pem());
     options.identity = Some((chain, key));
     let (mut client, greeting) = Client::open(server.epp, &options).await;
-    assert!(greeting.contains(&sha256_hex(&der)), "{greeting}");
-    assert_eq!(client.call("hello").await, "hello");
+    assert!(is_greeting(&greeting), "{greeting}");
+    assert!(is_greeting(&client.call(HELLO).await));
+    server.wait_for_log(
+        &["connection opened", &sha256_hex(&der)],
+        Duration::from_secs(5),
+    );
     assert_eq!(
         server
             .metric("epp_tls_handshake_failures_total{cause=\"error\"}")
             .await,
         Some(2.0)
     );
+}
+
+/// A registrar with a pinned certificate: refused at login without a certificate and with
+/// another one, accepted with the pinned one; a registrar without a pin logs in either
+/// way (the policy is optional at the TLS layer).
+#[test]
+fn pinned_certificates_are_checked_at_login() {
+    let db = Db::sqlite();
+    let dir = db.data.parent().unwrap().to_owned();
+    let ca = TestCa::new();
+    ca.write_server_cert(&dir);
+    let (chain, key, der) = client_identity();
+    let (other_chain, other_key, _) = client_identity();
+    runtime().block_on(async {
+        let mut target = TlsTarget::new(&db).await;
+        target
+            .fixtures(&format!(
+                "@registrar reg9094 password=secret-pw pin={}\n@registrar reg0001 password=secret-pw\n",
+                sha256_hex(&der)
+            ))
+            .await;
+        let tls_env = tls_file_env(&dir);
+        let env: Vec<(&str, &str)> = tls_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut target = target.with_env(&env);
+        let addr = target.start().epp;
+
+        let plain = ClientOptions::trusting(ca.pem());
+        let (mut client, _) = Client::open(addr, &plain).await;
+        let reply = client.call(&login("reg9094", "secret-pw", "PIN-1")).await;
+        assert_eq!(code(&reply), Some(2200), "{reply}");
+        assert!(reply.contains("presented none"), "{reply}");
+
+        let mut wrong = ClientOptions::trusting(ca.pem());
+        wrong.identity = Some((other_chain, other_key));
+        let (mut client, _) = Client::open(addr, &wrong).await;
+        let reply = client.call(&login("reg9094", "secret-pw", "PIN-2")).await;
+        assert_eq!(code(&reply), Some(2200), "{reply}");
+        assert!(reply.contains("is not pinned"), "{reply}");
+
+        let mut right = ClientOptions::trusting(ca.pem());
+        right.identity = Some((chain, key));
+        let (mut client, _) = Client::open(addr, &right).await;
+        let reply = client.call(&login("reg9094", "secret-pw", "PIN-3")).await;
+        assert_eq!(code(&reply), Some(1000), "{reply}");
+
+        for options in [&plain, &right] {
+            let (mut client, _) = Client::open(addr, options).await;
+            let reply = client.call(&login("reg0001", "secret-pw", "PIN-4")).await;
+            assert_eq!(code(&reply), Some(1000), "{reply}");
+        }
+        assert_eq!(
+            target
+                .server()
+                .metric("epp_refusals_total{reason=\"certificate_pin\"}")
+                .await,
+            Some(2.0)
+        );
+    });
 }
 
 #[tokio::test]
@@ -163,7 +236,7 @@ async fn sighup_reloads_the_certificate_for_new_connections() {
     let (client, _) = Client::open(server.epp, &options).await;
     assert_eq!(client.server_cert(), new_der);
     // The connection opened before the reload goes on.
-    assert_eq!(old_client.call("still here").await, "still here");
+    assert!(is_greeting(&old_client.call(HELLO).await));
 }
 
 #[tokio::test]

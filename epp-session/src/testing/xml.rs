@@ -86,6 +86,8 @@ pub fn canonical(xml: &[u8]) -> Result<Vec<Token>, String> {
                     if ans == XSI && local == "schemaLocation" {
                         continue;
                     }
+                    // decode_and_unescape_value works with and without quick-xml's `encoding`
+                    // feature (which the benches' `reference` feature turns on).
                     let value = a
                         .decode_and_unescape_value(r.decoder())
                         .map_err(|e| e.to_string())?
