@@ -520,6 +520,21 @@ impl Tx<'_> {
                     self.undo.push(Undo::Token(name, Some(token)));
                 }
             }
+            Change::CheckHolderQuota {
+                holder,
+                kind,
+                domain,
+            } => {
+                // The lock is held for the whole commit, so the count and the create after
+                // it cannot be split by another commit.
+                let stored = self
+                    .state
+                    .domains
+                    .values()
+                    .filter(|d| d.registrant == holder)
+                    .map(|d| &d.name);
+                super::change::holder_quota(&holder, kind, &domain, stored)?;
+            }
             Change::CreateHost(mut h) => {
                 let key = ObjectKey::Host(h.name.clone());
                 if self.state.hosts.contains_key(&h.name) || self.state.host_roids.contains(&h.roid)

@@ -33,7 +33,7 @@ use std::future::Future;
 
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
 
-pub use change::{Change, ChangeMeta, ChangeSet, CommitReceipt, hashed};
+pub use change::{Change, ChangeMeta, ChangeSet, CommitReceipt, hashed, holder_quota};
 pub use error::StoreError;
 pub use login::check_login;
 pub use memory::MemoryStore;
