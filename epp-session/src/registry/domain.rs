@@ -1345,6 +1345,31 @@ pub(crate) async fn execute<S: Store>(
     let mut answer = Answer::completed(D, name.as_str(), Verb::Transfer, changes)
         .with_data(trn_data(name, &record, Some(ex)));
     answer.self_polls = 1;
+    // Norid's `response-copy`: the losing registrar sees the response the gaining one got
+    // (reg0, the holder of withdrawn domains, reads no queue).
+    if let Some(sv) = &ctx.meta.sv_trid
+        && loser.as_str() != WITHDRAWN_REGISTRAR
+    {
+        let command = if ctx.meta.command.ends_with("transfer-execute") {
+            "transfer-execute"
+        } else {
+            "transfer-request"
+        };
+        let response = answer.document(ctx.meta.cl_trid.clone(), sv.clone());
+        answer.changes.push(Change::EnqueuePoll(NewPollMessage {
+            registrar: loser,
+            text: format!(
+                "EPP response to a transaction executed on your behalf: objecttype [domain] \
+                 command [{command}] objectname [{name}]"
+            ),
+            payload: PollPayload::ResponseCopy {
+                object: crate::store::model::ObjectKind::Domain,
+                command: command.to_owned(),
+                object_name: name.to_string(),
+                response,
+            },
+        }));
+    }
     Ok(answer)
 }
 
