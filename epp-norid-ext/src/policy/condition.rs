@@ -548,6 +548,10 @@ catalogue! {
     SUPERORDINATE_NOT_SPONSOR = "EC004908", Error, code(2201), Ours,
         "Superordinate domain sponsored by another registrar",
         "Host [<name>] lies under domain [<domain>], which is sponsored by another registrar.";
+    /// An address change waits for the registry's DNS check (answered 1001).
+    HOST_UPDATE_PENDING = "EC004960", Info, code(1001), Ours,
+        "Host update pending",
+        "The address change of host [<name>] waits for the registry's DNS check; the result comes as a late response in the poll queue.";
 }
 
 /// The kind of object a condition names.
@@ -667,6 +671,15 @@ pub fn transfer_token_sent(domain: &str, channel: TokenChannel) -> Condition {
     };
     defs::TRANSFER_TOKEN_SENT.with_details(format!(
         "A one-time transfer token for domain [{domain}] has been sent to the holder by {by}."
+    ))
+}
+
+/// `EC004960` (info): a host update changed addresses; the change waits for the registry's
+/// DNS check and its result comes as an `epp-late-response` poll message; goes with 1001.
+pub fn host_update_pending(host: &str) -> Condition {
+    defs::HOST_UPDATE_PENDING.with_details(format!(
+        "The address change of host [{host}] waits for the registry's DNS check; the result \
+         comes as a late response in the poll queue."
     ))
 }
 

@@ -1,5 +1,6 @@
 //! The registry's own jobs, run by a scheduler with the registry clock: the expiry
-//! lifecycle (quarantine, deletion), registrars' deletion dates, and the purge of old
+//! lifecycle (quarantine, deletion), registrars' deletion dates, the decision on hosts'
+//! pending address changes (with Norid's `epp-late-response`), and the purge of old
 //! replay records and poll messages.
 //!
 //! [`advance`] is idempotent: running it twice at the same `now` does nothing the second
@@ -12,13 +13,15 @@
 use std::collections::BTreeMap;
 
 use epp_norid_ext::policy::{
-    self, ExpiryLifecycle, LifecycleStage, POLL_AUTO_ACK_DAYS, QUARANTINE_AFTER_MONTHS,
+    self, ExpiryLifecycle, LifecycleStage, ObjectKind as Cond, POLL_AUTO_ACK_DAYS,
+    QUARANTINE_AFTER_MONTHS, Verb,
 };
-use epp_xml::{DomainName, HostName, Timestamp};
+use epp_xml::{DomainName, HostName, SvTrid, Timestamp};
 
+use super::Answer;
 use crate::config::SessionConfig;
 use crate::store::model::{
-    Domain, DomainQuery, DomainStatus, HostQuery, Lifecycle, NewPollMessage, ObjectKind,
+    Domain, DomainQuery, DomainStatus, Host, HostQuery, Lifecycle, NewPollMessage, ObjectKind,
     PollPayload,
 };
 use crate::store::{Change, ChangeMeta, ChangeSet, Store, StoreError};
@@ -38,6 +41,11 @@ pub struct LifecycleReport {
     /// Domains whose step failed (a concurrent change, a store failure): the next run
     /// tries again.
     pub failed: Vec<(DomainName, StoreError)>,
+    /// Hosts whose pending address change was decided (applied or refused), each with an
+    /// `epp-late-response` queued for the registrar that sent the update.
+    pub hosts_checked: Vec<HostName>,
+    /// Hosts whose decision could not be stored: the next run tries again.
+    pub hosts_failed: Vec<(HostName, StoreError)>,
 }
 
 /// Domains read per listing call.
@@ -97,6 +105,18 @@ pub async fn advance<S: Store>(
         }
     }
 
+    let delay = i64::try_from(config.host_check_delay.as_micros()).unwrap_or(i64::MAX);
+    let due = now.add_micros(delay.saturating_neg());
+    for h in all_hosts(store, &HostQuery::Pending).await? {
+        if h.pending.as_ref().is_some_and(|p| p.requested_at <= due) {
+            let name = h.name.clone();
+            match store.commit(host_check(h, now)).await {
+                Ok(_) => report.hosts_checked.push(name),
+                Err(e) => report.hosts_failed.push((name, e)),
+            }
+        }
+    }
+
     let window = i64::try_from(config.replay_window.as_micros()).unwrap_or(i64::MAX);
     let set = ChangeSet::new(meta(now, "lifecycle:purge"))
         .with(Change::PurgeReplays {
@@ -133,6 +153,73 @@ async fn all<S: Store>(store: &S, query: &DomainQuery) -> Result<Vec<Domain>, St
             return Ok(out);
         }
     }
+}
+
+/// Every host of a listing.
+async fn all_hosts<S: Store>(store: &S, query: &HostQuery) -> Result<Vec<Host>, StoreError> {
+    let mut out: Vec<Host> = Vec::new();
+    loop {
+        let page = store
+            .hosts(query, out.last().map(|h| &h.name), PAGE)
+            .await?;
+        let full = page.len() == PAGE;
+        out.extend(page);
+        if !full {
+            return Ok(out);
+        }
+    }
+}
+
+/// Decides a host's pending address change: the registry's check (the address rules of
+/// `policy::check_host_addresses`, applied again now; this registry makes no DNS queries)
+/// either applies the addresses or drops them, and the registrar that sent the update gets
+/// the final answer to that command (its original trID, code and conditions) as Norid's
+/// `epp-late-response`.
+fn host_check(mut h: Host, now: Timestamp) -> ChangeSet {
+    let mut set = ChangeSet::new(meta(now, "lifecycle:host-check"));
+    let Some(p) = h.pending.take() else {
+        return set;
+    };
+    let id = h.name.to_string();
+    let answer = match policy::check_host_addresses(&h.name, &p.addrs) {
+        Ok(()) => {
+            h.addrs = p.addrs;
+            h.up_date = Some(now);
+            Answer::completed(Cond::Host, &id, Verb::Update, Vec::new())
+        }
+        Err(refusal) => Answer {
+            code: Some(refusal.result_code()),
+            conditions: vec![
+                policy::command_failed(Verb::Update, Cond::Host, &id),
+                refusal.condition(),
+            ],
+            ..Answer::default()
+        },
+    };
+    // The svTRID is stored with every pending change the session makes; a change written
+    // by other means gets one derived from the host's ROID.
+    let sv = p
+        .sv_trid
+        .clone()
+        .or_else(|| SvTrid::new(format!("{}-{}", h.roid, now.unix_micros())).ok());
+    if let Some(sv) = sv {
+        let text = format!(
+            "EPP response to command with clTRID [{}] and svTRID [{sv}]",
+            p.cl_trid.as_ref().map_or("", |t| t.as_str())
+        );
+        set.push(Change::EnqueuePoll(NewPollMessage {
+            registrar: p.requested_by.clone(),
+            text,
+            payload: PollPayload::LateResponse {
+                response: answer.document(p.cl_trid.clone(), sv.clone()),
+                cl_trid: p.cl_trid,
+                sv_trid: sv,
+            },
+        }));
+    }
+    let name = h.name.clone();
+    set.changes.insert(0, Change::UpdateHost { name, host: h });
+    set
 }
 
 async fn quarantine<S: Store>(

@@ -666,6 +666,8 @@ impl Runner {
                         "removed_from_dns" => report.removed_from_dns.len(),
                         "hosts_deleted" => report.hosts_deleted.len(),
                         "failed" => report.failed.len(),
+                        "hosts_checked" => report.hosts_checked.len(),
+                        "hosts_failed" => report.hosts_failed.len(),
                         _ => return Err(format!("unknown lifecycle count {k}")),
                     };
                     if got != *n {
