@@ -16,13 +16,13 @@ use epp_norid_ext::policy::{
     self, ExpiryLifecycle, LifecycleStage, ObjectKind as Cond, POLL_AUTO_ACK_DAYS,
     QUARANTINE_AFTER_MONTHS, Verb,
 };
-use epp_xml::{DomainName, HostName, SvTrid, Timestamp};
+use epp_xml::{ContactId, Date, DomainName, HostName, SvTrid, Timestamp};
 
 use super::Answer;
 use crate::config::SessionConfig;
 use crate::store::model::{
-    Domain, DomainQuery, DomainStatus, Host, HostQuery, Lifecycle, NewPollMessage, ObjectKind,
-    PollPayload,
+    Domain, DomainQuery, DomainStatus, Host, HostQuery, Lifecycle, NewPollMessage, ObjectKey,
+    ObjectKind, PollPayload, WITHDRAWN_REGISTRAR,
 };
 use crate::store::{Change, ChangeMeta, ChangeSet, Store, StoreError};
 
@@ -46,6 +46,111 @@ pub struct LifecycleReport {
     pub hosts_checked: Vec<HostName>,
     /// Hosts whose decision could not be stored: the next run tries again.
     pub hosts_failed: Vec<(HostName, StoreError)>,
+}
+
+/// Days from the start of an invalid-registrant process until the holder's domains leave
+/// the DNS (see [`invalidate_registrant`]).
+pub const INVALID_REGISTRANT_DNS_DAYS: i64 = 30;
+/// Days from the start of an invalid-registrant process until the holder's domains are
+/// deleted.
+pub const INVALID_REGISTRANT_DELETE_DAYS: i64 = 60;
+
+/// What [`invalidate_registrant`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RegistrantInvalidation {
+    /// The holder's domains, each now with deletion dates and an
+    /// `invalid-registrant-started` message queued for its sponsor.
+    pub domains: Vec<DomainName>,
+    /// The day the domains leave the DNS (an earlier date already set is kept).
+    pub delete_from_dns: Date,
+    /// The day they are deleted (an earlier date already set is kept).
+    pub delete_from_registry: Date,
+}
+
+/// Starts the deletion process for every domain of a holder that no longer qualifies (an
+/// operator's decision, e.g. an organization struck from Enhetsregisteret): each domain
+/// gets a deleteFromDNS date [`INVALID_REGISTRANT_DNS_DAYS`] and a deleteFromRegistry date
+/// [`INVALID_REGISTRANT_DELETE_DAYS`] days from today (Norwegian date; earlier dates
+/// already set are kept), which [`advance`] then carries out, and its sponsor gets Norid's
+/// `invalid-registrant-started` poll message (not `reg0`, which reads no queue). One
+/// change set for all the holder's domains, command `admin:registrant-invalidate`, so the
+/// history of each domain records it.
+///
+/// # Errors
+///
+/// [`StoreError::NotFound`] when the contact does not exist; [`StoreError::Conflict`] when
+/// the domains kept changing under the command (it reads and tries again a few times);
+/// other store failures.
+pub async fn invalidate_registrant<S: Store>(
+    store: &S,
+    now: Timestamp,
+    registrant: &ContactId,
+) -> Result<RegistrantInvalidation, StoreError> {
+    const ATTEMPTS: usize = 5;
+    let dns = policy::oslo_date(now.add_secs(INVALID_REGISTRANT_DNS_DAYS * 86_400));
+    let registry = policy::oslo_date(now.add_secs(INVALID_REGISTRANT_DELETE_DAYS * 86_400));
+    let mut last = StoreError::Conflict(ObjectKey::Contact(registrant.clone()));
+    for _ in 0..ATTEMPTS {
+        if store.contact(registrant).await?.is_none() {
+            return Err(StoreError::NotFound(ObjectKey::Contact(registrant.clone())));
+        }
+        let domains = all(store, &DomainQuery::Registrant(registrant.clone())).await?;
+        let mut set = ChangeSet::new(meta(now, "admin:registrant-invalidate"));
+        let mut names = Vec::new();
+        for mut d in domains {
+            let name = d.name.clone();
+            let on_registry = d.delete_from_registry.map_or(registry, |r| r.min(registry));
+            let on_dns = d
+                .delete_from_dns
+                .map_or(dns, |x| x.min(dns))
+                .min(on_registry);
+            d.delete_from_dns = Some(on_dns);
+            d.delete_from_registry = Some(on_registry);
+            // As a registrar's delete with dates: pendingDelete, no renewal meanwhile (a
+            // quarantined domain shows pendingDelete already).
+            if d.lifecycle == Lifecycle::Active {
+                d.lifecycle = Lifecycle::PendingDelete { since: now };
+            }
+            d.up_date = Some(now);
+            let sponsor = d.cl_id.clone();
+            set.push(Change::UpdateDomain(d));
+            if sponsor.as_str() != WITHDRAWN_REGISTRAR {
+                set.push(Change::EnqueuePoll(NewPollMessage {
+                    registrar: sponsor,
+                    text: format!(
+                        "The holder [{registrant}] of domain [{name}] no longer qualifies as a \
+                         domain holder; the deletion process has started: the domain leaves \
+                         the DNS on {on_dns} and is deleted on {on_registry}."
+                    ),
+                    payload: PollPayload::InvalidRegistrantStarted {
+                        domain: name.clone(),
+                        registrant: registrant.clone(),
+                    },
+                }));
+            }
+            names.push(name);
+        }
+        if names.is_empty() {
+            return Ok(RegistrantInvalidation {
+                domains: names,
+                delete_from_dns: dns,
+                delete_from_registry: registry,
+            });
+        }
+        match store.commit(set).await {
+            Ok(_) => {
+                return Ok(RegistrantInvalidation {
+                    domains: names,
+                    delete_from_dns: dns,
+                    delete_from_registry: registry,
+                });
+            }
+            Err(e) if e.is_retryable() => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }
 
 /// Domains read per listing call.

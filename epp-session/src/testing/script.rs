@@ -49,6 +49,7 @@ enum Step {
     Session(String, Option<String>),
     Use(String),
     Lifecycle(Vec<(String, usize)>),
+    InvalidateRegistrant(String, Option<usize>),
     Timers,
     Closed,
     Open,
@@ -370,6 +371,17 @@ impl Script {
                         })
                         .collect::<Result<_, ScriptError>>()?,
                 ),
+                "invalidate-registrant" => {
+                    let id = words
+                        .first()
+                        .ok_or_else(|| err(line_no, "@invalidate-registrant id".into()))?;
+                    let domains = kv(&words[1..])
+                        .into_iter()
+                        .find(|(k, _)| k == "domains")
+                        .map(|(_, v)| v.parse().map_err(|_| err(line_no, "bad count".into())))
+                        .transpose()?;
+                    Step::InvalidateRegistrant((*id).to_owned(), domains)
+                }
                 "timers" => Step::Timers,
                 "closed" => Step::Closed,
                 "open" => Step::Open,
@@ -675,6 +687,20 @@ impl Runner {
                             "lifecycle {k}: expected {n}, got {got} ({report:?})"
                         ));
                     }
+                }
+            }
+            Step::InvalidateRegistrant(id, want) => {
+                let id = epp_xml::ContactId::new(id.as_str()).map_err(|e| e.to_string())?;
+                let now = target.now();
+                let done = crate::lifecycle::invalidate_registrant(target.store(), now, &id)
+                    .await
+                    .map_err(|e| format!("invalidate-registrant {id}: {e}"))?;
+                if let Some(n) = want
+                    && done.domains.len() != *n
+                {
+                    return Err(format!(
+                        "invalidate-registrant {id}: expected {n} domains, got {done:?}"
+                    ));
                 }
             }
             Step::Timers => {
