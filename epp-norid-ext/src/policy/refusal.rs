@@ -1049,7 +1049,9 @@ mod tests {
             .collect();
         assert_eq!(
             rest,
-            ["EC001024", "EC001025", "EC002960", "EC002970", "EC004960"]
+            [
+                "EC001024", "EC001025", "EC002960", "EC002970", "EC002973", "EC004960"
+            ]
         );
         assert!(CATALOGUE.iter().any(|d| d.origin == Origin::Norid));
     }

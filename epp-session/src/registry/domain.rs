@@ -963,7 +963,7 @@ fn tr_status(s: TransferStatus) -> TrStatus {
     }
 }
 
-fn trn_data(
+pub(crate) fn trn_data(
     name: &DomainName,
     t: &TransferRecord,
     ex: Option<Timestamp>,
@@ -1114,6 +1114,8 @@ async fn request_token<S: Store>(
         requested_at: ctx.now,
         action_by: d.cl_id.clone(),
         action_at: expires,
+        cl_trid: ctx.meta.cl_trid.clone(),
+        sv_trid: ctx.meta.sv_trid.clone(),
     };
     let sponsor = d.cl_id.clone();
     let changes = vec![
@@ -1262,6 +1264,17 @@ pub(crate) async fn execute<S: Store>(
         (None, Some(token)) => {
             let valid = stored_token.as_ref().filter(|t| t.requested_by == *ctx.me);
             let Some(t) = valid else {
+                // The scheduler removed the registrar's expired token; say so rather than
+                // "invalid" (the token itself can no longer be compared).
+                if let Some(r) = d.transfer.as_ref().filter(|r| {
+                    r.status == TransferStatus::ServerCancelled && r.requested_by == *ctx.me
+                }) {
+                    return Err(Problem::TokenExpired {
+                        name: name.to_string(),
+                        expired: r.action_at.to_string(),
+                    }
+                    .into());
+                }
                 return Err(Problem::InvalidAuthInfo {
                     name: name.to_string(),
                 }
@@ -1306,6 +1319,8 @@ pub(crate) async fn execute<S: Store>(
         requested_at,
         action_by: loser.clone(),
         action_at: ctx.now,
+        cl_trid: ctx.meta.cl_trid.clone(),
+        sv_trid: ctx.meta.sv_trid.clone(),
     };
     if let Some(ex) = renewed {
         d.ex_date = ex;

@@ -1,7 +1,8 @@
 //! The registry's own jobs, run by a scheduler with the registry clock: the expiry
 //! lifecycle (quarantine, deletion), registrars' deletion dates, the decision on hosts'
-//! pending address changes (with Norid's `epp-late-response`), and the purge of old
-//! replay records and poll messages.
+//! pending address changes and the lapse of transfer requests whose token expired (both
+//! with Norid's `epp-late-response`), and the purge of old replay records and poll
+//! messages.
 //!
 //! [`advance`] is idempotent: running it twice at the same `now` does nothing the second
 //! time, and a run that was skipped is caught up by the next (each domain moves as far as
@@ -22,7 +23,7 @@ use super::Answer;
 use crate::config::SessionConfig;
 use crate::store::model::{
     Domain, DomainQuery, DomainStatus, Host, HostQuery, Lifecycle, NewPollMessage, ObjectKey,
-    ObjectKind, PollPayload, WITHDRAWN_REGISTRAR,
+    ObjectKind, PollPayload, TransferRecord, TransferStatus, TransferToken, WITHDRAWN_REGISTRAR,
 };
 use crate::store::{Change, ChangeMeta, ChangeSet, Store, StoreError};
 
@@ -46,6 +47,10 @@ pub struct LifecycleReport {
     pub hosts_checked: Vec<HostName>,
     /// Hosts whose decision could not be stored: the next run tries again.
     pub hosts_failed: Vec<(HostName, StoreError)>,
+    /// Domains whose pending transfer request lapsed (its one-time token expired unused):
+    /// the token is gone, the request shows `serverCancelled`, the requester got the late
+    /// response and the sponsor a message.
+    pub transfers_lapsed: Vec<DomainName>,
 }
 
 /// Days from the start of an invalid-registrant process until the holder's domains leave
@@ -210,6 +215,15 @@ pub async fn advance<S: Store>(
         }
     }
 
+    // One page per run; a longer backlog is caught up by the next runs.
+    for t in store.expired_transfer_tokens(now, PAGE).await? {
+        let name = t.domain.clone();
+        match lapse_transfer(store, t, now).await {
+            Ok(()) => report.transfers_lapsed.push(name),
+            Err(e) => report.failed.push((name, e)),
+        }
+    }
+
     let delay = i64::try_from(config.host_check_delay.as_micros()).unwrap_or(i64::MAX);
     let due = now.add_micros(delay.saturating_neg());
     for h in all_hosts(store, &HostQuery::Pending).await? {
@@ -258,6 +272,79 @@ async fn all<S: Store>(store: &S, query: &DomainQuery) -> Result<Vec<Domain>, St
             return Ok(out);
         }
     }
+}
+
+/// Ends a transfer request whose one-time token expired unused: the token goes, the
+/// domain's record shows `serverCancelled` (acDate = the expiry), the requesting registrar
+/// gets the final answer to its request (trnData, `EC002973`) as an `epp-late-response`
+/// under the request's trID, and the sponsor a plain message.
+async fn lapse_transfer<S: Store>(
+    store: &S,
+    t: TransferToken,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut set = ChangeSet::new(meta(now, "lifecycle:transfer-lapse"));
+    set.push(Change::DeleteTransferToken {
+        domain: t.domain.clone(),
+    });
+    let Some(mut d) = store.domain(&t.domain).await? else {
+        // The token went with its domain; nothing to tell.
+        return store.commit(set).await.map(|_| ());
+    };
+    let name = d.name.clone();
+    let pending = d
+        .transfer
+        .clone()
+        .filter(|r| r.status == TransferStatus::Pending && r.requested_by == t.requested_by);
+    if let Some(rec) = pending {
+        let lapsed = TransferRecord {
+            status: TransferStatus::ServerCancelled,
+            action_at: t.expires,
+            ..rec.clone()
+        };
+        d.transfer = Some(lapsed.clone());
+        let sponsor = d.cl_id.clone();
+        let ex = d.ex_date;
+        set.push(Change::UpdateDomain(d));
+        let answer = Answer {
+            res_data: Some(super::domain::trn_data(&name, &lapsed, Some(ex))),
+            conditions: vec![policy::transfer_lapsed(name.as_str(), t.expires)],
+            ..Answer::default()
+        };
+        let message = match rec.sv_trid {
+            Some(sv) => NewPollMessage {
+                registrar: t.requested_by.clone(),
+                text: format!(
+                    "EPP response to command with clTRID [{}] and svTRID [{sv}]",
+                    rec.cl_trid.as_ref().map_or("", |c| c.as_str())
+                ),
+                payload: PollPayload::LateResponse {
+                    response: answer.document(rec.cl_trid.clone(), sv.clone()),
+                    cl_trid: rec.cl_trid,
+                    sv_trid: sv,
+                },
+            },
+            // A request stored without its trID (before they were kept) gets plain text.
+            None => NewPollMessage {
+                registrar: t.requested_by.clone(),
+                text: policy::transfer_lapsed(name.as_str(), t.expires).details,
+                payload: PollPayload::Text,
+            },
+        };
+        set.push(Change::EnqueuePoll(message));
+        if sponsor != t.requested_by && sponsor.as_str() != WITHDRAWN_REGISTRAR {
+            set.push(Change::EnqueuePoll(NewPollMessage {
+                registrar: sponsor,
+                text: format!(
+                    "The transfer request for domain [{name}] by registrar [{}] lapsed: the \
+                     one-time token was not used.",
+                    t.requested_by
+                ),
+                payload: PollPayload::Text,
+            }));
+        }
+    }
+    store.commit(set).await.map(|_| ())
 }
 
 /// Every host of a listing.

@@ -945,6 +945,23 @@ impl Store for MemoryStore {
         Ok(self.lock().tokens.get(domain).cloned())
     }
 
+    async fn expired_transfer_tokens(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TransferToken>, StoreError> {
+        let mut out: Vec<TransferToken> = self
+            .lock()
+            .tokens
+            .values()
+            .filter(|t| t.expires < before)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (a.expires, &a.domain).cmp(&(b.expires, &b.domain)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
     async fn replay(
         &self,
         registrar: &ClientId,

@@ -90,6 +90,7 @@ macro_rules! store_behaviour_suite {
             poll_payloads_round_trip,
             poll_purge_removes_old_messages,
             transfer_tokens_are_kept_per_domain,
+            expired_transfer_tokens_are_listed_by_expiry,
             notification_outbox_tracks_delivery,
             replay_records_guard_duplicates,
             sequences_hand_out_fresh_numbers,
@@ -1038,6 +1039,8 @@ pub fn full_domain(name: &str) -> Domain {
         requested_at: at(40),
         action_by: cid("reg0"),
         action_at: at(50),
+        cl_trid: Some(ClTrid::new("CL-transfer-40").unwrap()),
+        sv_trid: Some(SvTrid::new("SV-40-reg1").unwrap()),
     });
     d.lifecycle = Lifecycle::Quarantined { since: at(200) };
     d
@@ -1592,6 +1595,44 @@ fn token(domain: &str, secret: &str, secs: i64) -> TransferToken {
         created: at(secs),
         expires: at(secs + 30 * 86_400),
     }
+}
+
+pub async fn expired_transfer_tokens_are_listed_by_expiry<S: Store>(store: &S) {
+    base(store).await;
+    add_registrar(store, "reg2").await;
+    for (name, created) in [("c.no", 20), ("a.no", 10), ("b.no", 10), ("late.no", 500)] {
+        commit1(store, "reg1", Change::CreateDomain(base_domain(name)))
+            .await
+            .unwrap();
+        commit1(
+            store,
+            "reg2",
+            Change::PutTransferToken(token(name, "secret", created)),
+        )
+        .await
+        .unwrap();
+    }
+    let list = |before: i64, limit: usize| async move {
+        store
+            .expired_transfer_tokens(at(before), limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.domain.to_string())
+            .collect::<Vec<_>>()
+    };
+    let month = 30 * 86_400;
+    // `before` is exclusive: a token expiring exactly then is still valid.
+    assert!(list(month + 10, 10).await.is_empty());
+    assert_eq!(list(month + 11, 10).await, ["a.no", "b.no"]);
+    assert_eq!(list(month + 100, 10).await, ["a.no", "b.no", "c.no"]);
+    assert_eq!(list(month + 100, 2).await, ["a.no", "b.no"]);
+    assert_eq!(list(month + 1000, 10).await.len(), 4);
+    let t = &store
+        .expired_transfer_tokens(at(month + 11), 1)
+        .await
+        .unwrap()[0];
+    assert_eq!(*t, token("a.no", "secret", 10));
 }
 
 pub async fn transfer_tokens_are_kept_per_domain<S: Store>(store: &S) {

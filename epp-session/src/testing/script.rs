@@ -680,6 +680,7 @@ impl Runner {
                         "failed" => report.failed.len(),
                         "hosts_checked" => report.hosts_checked.len(),
                         "hosts_failed" => report.hosts_failed.len(),
+                        "transfers_lapsed" => report.transfers_lapsed.len(),
                         _ => return Err(format!("unknown lifecycle count {k}")),
                     };
                     if got != *n {
