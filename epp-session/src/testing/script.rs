@@ -914,6 +914,21 @@ impl Runner {
             )
         })?;
         let show = || String::from_utf8_lossy(&reply).into_owned();
+        // docs/conditions.md is generated from the catalogue: a condition code outside it
+        // would be one the table does not list (embedded late responses and copies too).
+        let text = show();
+        for (i, _) in text.match_indices("condition code=\"") {
+            let rest = &text[i + "condition code=\"".len()..];
+            let code = rest.split('"').next().unwrap_or("");
+            if !epp_norid_ext::policy::CATALOGUE
+                .iter()
+                .any(|d| d.code == code)
+            {
+                return Err(format!(
+                    "condition {code} is not in the catalogue (docs/conditions.md):\n{text}"
+                ));
+            }
+        }
         match expected {
             Expected::Greeting => {
                 if !matches!(decoded, NoridServerDoc::Greeting(_)) {
