@@ -54,4 +54,5 @@ over_tls!(
     session_login => "session-login.txt",
     session_services => "session-services.txt",
     session_trids => "session-trids.txt",
+    transfer_copy => "transfer-copy.txt",
 );
