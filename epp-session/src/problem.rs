@@ -88,6 +88,8 @@ pub(crate) enum Problem {
     SuperordinateMissing { host: String, domain: String },
     /// 2201: an in-zone host's superordinate domain is another registrar's.
     SuperordinateNotSponsor { host: String, domain: String },
+    /// 2306: the registry found the holder no longer qualifies.
+    HolderInvalid { id: String, since: String },
 }
 
 impl Problem {
@@ -118,6 +120,7 @@ impl Problem {
             P::TokenExpired { .. } => &defs::TOKEN_EXPIRED,
             P::SuperordinateMissing { .. } => &defs::SUPERORDINATE_MISSING,
             P::SuperordinateNotSponsor { .. } => &defs::SUPERORDINATE_NOT_SPONSOR,
+            P::HolderInvalid { .. } => &defs::HOLDER_INVALID,
         }
     }
 
@@ -216,6 +219,10 @@ impl Problem {
             P::SuperordinateNotSponsor { host, domain } => format!(
                 "Host [{host}] lies under domain [{domain}], which is sponsored by another \
                  registrar."
+            ),
+            P::HolderInvalid { id, since } => format!(
+                "Contact [{id}] no longer qualifies as a domain holder (since {since}); the \
+                 deletion process for its domains has started."
             ),
         }
     }

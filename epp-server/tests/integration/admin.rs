@@ -479,6 +479,16 @@ fn registrant_invalidate_starts_deletion_and_tells_sponsors(db: &Db) {
             assert_eq!(last.command, "admin:registrant-invalidate");
             assert_eq!(last.registrar, None);
         }
+        let holder = store.contact(&ctid("ORG1O")).await.unwrap().unwrap();
+        assert!(holder.invalid_holder_since.is_some());
+        let history = store
+            .history(&ObjectKey::Contact(ctid("ORG1O")))
+            .await
+            .unwrap();
+        assert_eq!(
+            history.last().unwrap().command,
+            "admin:registrant-invalidate"
+        );
         let summary = store.poll_summary(&cid("reg1")).await.unwrap().unwrap();
         assert_eq!(summary.count, 2);
         let polled = store.poll_peek(&cid("reg1")).await.unwrap().unwrap();

@@ -326,8 +326,22 @@ pub(crate) fn identity_kind(t: IdentityType) -> IdentityKind {
     }
 }
 
-/// Checks that a contact may hold domains.
+/// Checks that a contact may take a domain: not marked by the registry as no longer
+/// qualifying, and the holder rules on its data.
 pub(crate) fn check_holder(c: &Contact) -> Result<(), Refused> {
+    if let Some(since) = c.invalid_holder_since {
+        return Err(Problem::HolderInvalid {
+            id: c.id.to_string(),
+            since: policy::oslo_date(since).to_string(),
+        }
+        .into());
+    }
+    holder_rules(c)
+}
+
+/// The holder rules on a contact's data (type, identity, Norwegian address), without the
+/// registry's mark: a contact update keeps a holder's data valid.
+pub(crate) fn holder_rules(c: &Contact) -> Result<(), Refused> {
     let postal = c.postal_loc.as_ref().or(c.postal_int.as_ref());
     policy::check_registrant(&RegistrantFacts {
         id: &c.id,

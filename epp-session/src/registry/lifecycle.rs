@@ -74,13 +74,14 @@ pub struct RegistrantInvalidation {
 }
 
 /// Starts the deletion process for every domain of a holder that no longer qualifies (an
-/// operator's decision, e.g. an organization struck from Enhetsregisteret): each domain
+/// operator's decision, e.g. an organization struck from Enhetsregisteret): the contact is
+/// marked (`Contact::invalid_holder_since`, so it can take no new domain), each domain
 /// gets a deleteFromDNS date [`INVALID_REGISTRANT_DNS_DAYS`] and a deleteFromRegistry date
 /// [`INVALID_REGISTRANT_DELETE_DAYS`] days from today (Norwegian date; earlier dates
 /// already set are kept), which [`advance`] then carries out, and its sponsor gets Norid's
 /// `invalid-registrant-started` poll message (not `reg0`, which reads no queue). One
-/// change set for all the holder's domains, command `admin:registrant-invalidate`, so the
-/// history of each domain records it.
+/// change set for the contact and all its domains, command `admin:registrant-invalidate`,
+/// so the history of each records it.
 ///
 /// # Errors
 ///
@@ -97,11 +98,17 @@ pub async fn invalidate_registrant<S: Store>(
     let registry = policy::oslo_date(now.add_secs(INVALID_REGISTRANT_DELETE_DAYS * 86_400));
     let mut last = StoreError::Conflict(ObjectKey::Contact(registrant.clone()));
     for _ in 0..ATTEMPTS {
-        if store.contact(registrant).await?.is_none() {
+        let Some(mut holder) = store.contact(registrant).await? else {
             return Err(StoreError::NotFound(ObjectKey::Contact(registrant.clone())));
-        }
+        };
         let domains = all(store, &DomainQuery::Registrant(registrant.clone())).await?;
         let mut set = ChangeSet::new(meta(now, "admin:registrant-invalidate"));
+        // The mark keeps the holder from taking new domains (and records the decision in
+        // the contact's history); a repeated command keeps the first date.
+        if holder.invalid_holder_since.is_none() {
+            holder.invalid_holder_since = Some(now);
+            set.push(Change::UpdateContact(holder));
+        }
         let mut names = Vec::new();
         for mut d in domains {
             let name = d.name.clone();
@@ -136,7 +143,7 @@ pub async fn invalidate_registrant<S: Store>(
             }
             names.push(name);
         }
-        if names.is_empty() {
+        if names.is_empty() && set.changes.is_empty() {
             return Ok(RegistrantInvalidation {
                 domains: names,
                 delete_from_dns: dns,
