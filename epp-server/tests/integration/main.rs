@@ -17,6 +17,7 @@ mod lifecycle;
 mod limits;
 mod observe;
 mod outbox;
+mod quota;
 mod scripts;
 mod serve_db;
 mod shutdown;
