@@ -444,6 +444,16 @@ impl Client {
             .unwrap();
     }
 
+    /// Sends `text` and reads the reply; `None` when the connection broke on either side
+    /// (the server was killed).
+    pub(crate) async fn try_call(&mut self, text: &str) -> Option<String> {
+        self.framed.send(Bytes::from(text.to_owned())).await.ok()?;
+        match tokio::time::timeout(Duration::from_secs(30), self.framed.next()).await {
+            Ok(Some(Ok(b))) => String::from_utf8(b.to_vec()).ok(),
+            _ => None,
+        }
+    }
+
     pub(crate) async fn call(&mut self, text: &str) -> String {
         self.send(text).await;
         self.recv().await.expect("a reply")

@@ -9,6 +9,8 @@
 
 mod admin;
 mod cli;
+mod consistency;
+mod crash;
 mod db;
 mod epp;
 mod harness;
