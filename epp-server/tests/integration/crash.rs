@@ -65,10 +65,20 @@ impl<'a> Registry<'a> {
     /// Starts a server on the database; its registry clock continues from [`CLOCK`] at the
     /// time the fixtures were loaded, across restarts.
     pub(crate) fn start(&self) -> Server {
-        let env = self.db.env_with(&[
+        self.start_with(&[])
+    }
+
+    /// [`Registry::start`] with more configuration overrides.
+    pub(crate) fn start_with(&self, extra: &[(&str, &str)]) -> Server {
+        let mut env = self.db.env_with(&[
             ("EPP_SERVER__NOTIFY__METHOD", "off"),
             ("EPP_SERVER__TESTING__CLOCK_OFFSET", &self.offset),
         ]);
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         Server::start(&env)
     }
 
@@ -592,4 +602,105 @@ fn consistency_checker_finds_half_written_objects() {
             );
         }
     });
+}
+
+/// Whether `strace` can trace a process here (it is installed and ptrace is allowed).
+fn strace_works() -> bool {
+    std::process::Command::new("strace")
+        .args(["-qq", "-e", "trace=none", "-o", "/dev/null", "true"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether every thread of `pid` is traced.
+fn all_threads_traced(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|t| {
+        std::fs::read_to_string(t.path().join("status")).is_ok_and(|s| {
+            s.lines()
+                .any(|l| l.starts_with("TracerPid:") && l.trim_end() != "TracerPid:\t0")
+        })
+    })
+}
+
+/// The README's durability claim, measured on the real binary: with the default
+/// `sqlite_durability = "full"` the server syncs the SQLite WAL for every commit before it
+/// answers 1000 (one create at a time, so one group commit each), while "normal" does not
+/// (which shows the measurement tells them apart). `strace` attaches to the running server
+/// and counts `fsync`/`fdatasync` calls on the `-wal` file; without strace (or ptrace) the
+/// test prints a notice and passes.
+#[test]
+fn sqlite_full_durability_syncs_the_wal_before_each_answer() {
+    if !strace_works() {
+        eprintln!("skipping: strace is not installed or ptrace is not allowed");
+        return;
+    }
+    const CREATES: usize = 10;
+    for (durability, per_commit) in [("full", true), ("normal", false)] {
+        let db = Db::sqlite();
+        let syncs = runtime().block_on(async {
+            let reg = Registry::new(&db).await;
+            let server = reg.start_with(&[("EPP_SERVER__DATABASE__SQLITE_DURABILITY", durability)]);
+            let mut c = reg.session(&server, "reg1").await;
+            let trace = db.data.with_file_name("syscalls.txt");
+            let mut strace = std::process::Command::new("strace")
+                .args([
+                    "-f",
+                    "-qq",
+                    "-y",
+                    "-e",
+                    "trace=fsync,fdatasync",
+                    "-e",
+                    "signal=none",
+                ])
+                .arg("-o")
+                .arg(&trace)
+                .args(["-p", &server.pid().to_string()])
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !all_threads_traced(server.pid()) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "strace did not attach"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            for i in 0..CREATES {
+                let name = format!("ns{i}.durable.example.com");
+                let r = c
+                    .call(&crate::epp::host_create(&name, &format!("S-{i}")))
+                    .await;
+                assert_eq!(code(&r), Some(1000), "{r}");
+            }
+            // SIGTERM makes strace detach; the server runs on until dropped.
+            let status = std::process::Command::new("kill")
+                .args(["-s", "TERM", &strace.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            strace.wait().unwrap();
+            std::fs::read_to_string(&trace)
+                .unwrap()
+                .lines()
+                .filter(|l| l.contains("sync(") && l.contains("registry.sqlite3-wal>"))
+                .count()
+        });
+        eprintln!("durability {durability}: {syncs} WAL syncs for {CREATES} creates");
+        if per_commit {
+            assert!(
+                syncs >= CREATES,
+                "{durability}: {syncs} WAL syncs for {CREATES} creates"
+            );
+        } else {
+            assert!(
+                syncs < CREATES,
+                "{durability}: {syncs} WAL syncs for {CREATES} creates"
+            );
+        }
+    }
 }
