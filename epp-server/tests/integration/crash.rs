@@ -62,6 +62,13 @@ impl<'a> Registry<'a> {
         }
     }
 
+    /// Loads more fixture lines (`@domain {...}`) from the test process.
+    pub(crate) async fn fixtures(&self, text: &str) {
+        let clock = Timestamp::parse(CLOCK).unwrap();
+        let mut target = TlsTarget::new(self.db).await.with_server_clock(clock);
+        target.fixtures(text).await;
+    }
+
     /// Starts a server on the database; its registry clock continues from [`CLOCK`] at the
     /// time the fixtures were loaded, across restarts.
     pub(crate) fn start(&self) -> Server {

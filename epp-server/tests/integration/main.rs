@@ -19,6 +19,7 @@ mod lifecycle;
 mod limits;
 mod observe;
 mod outbox;
+mod races;
 mod scripts;
 mod serve_db;
 mod shutdown;
