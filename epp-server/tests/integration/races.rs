@@ -454,3 +454,92 @@ fn concurrent_update_delete_renew_transfer_equal_a_serial_order(db: &Db) {
         backend(db)
     );
 }
+
+/// The serial-order check refuses outcomes no serial order gives: a test of the test,
+/// without a server.
+#[test]
+fn serial_order_check_refuses_impossible_outcomes() {
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + std::time::Duration::from_millis(ms);
+    // Overlapping in time unless the test says otherwise.
+    let done = |op: Op, code: u16, sent: u64, answered: u64| Done {
+        trid: String::new(),
+        op,
+        code,
+        sent: at(sent),
+        answered: at(answered),
+    };
+    let initial = State {
+        exists: true,
+        sponsor: "reg1".into(),
+        renewed: false,
+        ns: ["ns1".to_owned()].into(),
+        auth: Some("Code+1".into()),
+    };
+    let transfer = || Op::Transfer {
+        by: "reg2",
+        code: "Code+1".into(),
+    };
+    let add = |h: &str| Op::AddNs {
+        by: "reg1",
+        host: h.into(),
+    };
+    let after = |f: &dyn Fn(&mut State)| {
+        let mut s = initial.clone();
+        f(&mut s);
+        s
+    };
+    let transferred = after(&|s| {
+        s.sponsor = "reg2".into();
+        s.auth = None;
+    });
+
+    // One transfer wins, the other is refused as the sponsor's own: explained.
+    let ok = [done(transfer(), 1000, 0, 10), done(transfer(), 2106, 0, 10)];
+    assert_eq!(
+        explaining_orders(&initial, &ok, &transferred),
+        vec![vec![0]]
+    );
+    // Both transfers won: no order.
+    let both = [done(transfer(), 1000, 0, 10), done(transfer(), 1000, 0, 10)];
+    assert!(explaining_orders(&initial, &both, &transferred).is_empty());
+    // Two name servers added, one of them lost (a lost update): no order.
+    let lost = [done(add("a"), 1000, 0, 10), done(add("b"), 1000, 0, 10)];
+    let only_b = after(&|s| {
+        s.ns.insert("b".into());
+    });
+    assert!(explaining_orders(&initial, &lost, &only_b).is_empty());
+    let both_ns = after(&|s| {
+        s.ns.extend(["a".to_owned(), "b".to_owned()]);
+    });
+    assert_eq!(explaining_orders(&initial, &lost, &both_ns).len(), 2);
+    // The sponsor changed the code and was answered before the transfer with the old code
+    // was sent; the transfer still won: real time forbids the only order that fits.
+    let change = Op::ChangeCode {
+        by: "reg1",
+        code: "Code+2".into(),
+    };
+    let stale = [
+        done(change.clone(), 1000, 0, 5),
+        done(transfer(), 1000, 6, 10),
+    ];
+    assert!(explaining_orders(&initial, &stale, &transferred).is_empty());
+    let overlapping = [done(change, 1000, 0, 10), done(transfer(), 1000, 0, 10)];
+    let changed_then_transferred = transferred.clone();
+    assert!(explaining_orders(&initial, &overlapping, &changed_then_transferred).is_empty());
+    // A refusal with the wrong code for every point (2201 to the sponsor): no order.
+    let wrong = [done(add("a"), 2201, 0, 10)];
+    assert!(explaining_orders(&initial, &wrong, &initial).is_empty());
+    // A delete, then a renew refused with 2303: explained; refused with 2306: not.
+    let deleted = [
+        done(Op::Delete { by: "reg1" }, 1000, 0, 5),
+        done(Op::Renew { by: "reg1" }, 2303, 6, 10),
+    ];
+    assert_eq!(
+        explaining_orders(&initial, &deleted, &State::absent()).len(),
+        1
+    );
+    let mut misfit = deleted;
+    misfit[1].code = 2306;
+    assert!(explaining_orders(&initial, &misfit, &State::absent()).is_empty());
+}
