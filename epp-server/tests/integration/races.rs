@@ -20,13 +20,14 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::consistency::{self, Sql};
-use crate::crash::{Registry, domain_create, domain_transfer, rounds};
+use crate::crash::{Registry, contact_create_org, domain_create, domain_transfer, rounds};
 use crate::db::{Db, on_both_backends, runtime};
 use crate::epp::{code, host_create};
 use crate::harness::{Client, Server};
 
 on_both_backends!(
     concurrent_creates_of_one_name_have_one_winner,
+    concurrent_copies_of_one_transform_execute_once,
     concurrent_update_delete_renew_transfer_equal_a_serial_order,
 );
 
@@ -131,6 +132,72 @@ fn concurrent_creates_of_one_name_have_one_winner(db: &Db) {
     });
     eprintln!(
         "race figures ({}): create races {}, creates sent {sent}",
+        backend(db),
+        2 * rounds
+    );
+}
+
+/// A registrar that lost a connection resends its transform with the same clTRID
+/// (docs/session-replay.md), here on every session at once: the copies execute once, and
+/// every copy is answered with the one recorded response, byte for byte.
+fn concurrent_copies_of_one_transform_execute_once(db: &Db) {
+    let rounds = rounds(3);
+    let mut sent = 0;
+    runtime().block_on(async {
+        let reg = Registry::new(db).await;
+        let servers = servers(&reg, db);
+        let per_server = if servers.len() == 1 { 8 } else { 6 };
+        let mut clients = Vec::new();
+        for server in &servers {
+            for _ in 0..per_server {
+                clients.push(reg.session(server, "reg1").await);
+            }
+        }
+        let sql = Sql::open(db).await;
+        for round in 0..rounds {
+            let name = format!("resend{round}.no");
+            let copies = [
+                ("domain", format!("RS{round}-d"), {
+                    let ns = ["ns1.example.com", "ns2.example.com"];
+                    domain_create(
+                        &name,
+                        "ACME1O",
+                        "ROLE1R",
+                        ns,
+                        "Code+1234",
+                        &format!("RS{round}-d"),
+                    )
+                }),
+                (
+                    "contact",
+                    format!("RS{round}-c"),
+                    contact_create_org(&format!("RS{round}-c")),
+                ),
+            ];
+            for (what, trid, doc) in copies {
+                let calls = clients.iter_mut().map(|c| {
+                    let doc = doc.clone();
+                    async move { c.try_call(&doc).await.expect("an answer") }
+                });
+                let answers = futures_util::future::join_all(calls).await;
+                sent += answers.len();
+                for a in &answers {
+                    assert_eq!(&answers[0], a, "{what}: every copy gets the one response");
+                }
+                assert_eq!(code(&answers[0]), Some(1000), "{}", answers[0]);
+                let rows = sql
+                    .rows(&format!(
+                        "SELECT object_kind, object_key FROM history WHERE registrar = 'reg1' \
+                         AND cl_trid = '{trid}'"
+                    ))
+                    .await;
+                assert_eq!(rows.len(), 1, "{what} executed once: {rows:?}");
+            }
+        }
+        consistency::check(db, true).await;
+    });
+    eprintln!(
+        "race figures ({}): resend races {}, copies sent {sent}",
         backend(db),
         2 * rounds
     );
