@@ -36,7 +36,7 @@ pub(crate) fn rounds(default: u32) -> u32 {
 /// epp-session's registry fixtures (reg1 and reg2 with contacts and hosts), loaded into
 /// a database, with the settings to start any number of servers on it at [`CLOCK`].
 pub(crate) struct Registry<'a> {
-    db: &'a Db,
+    pub(crate) db: &'a Db,
     offset: String,
 }
 
@@ -184,7 +184,17 @@ struct DomainSent {
 #[derive(Default, Clone)]
 struct Journal {
     answered: Vec<(Sent, u16)>,
-    lost: Vec<Sent>,
+    lost: Vec<Lost>,
+    /// Lost commands sent again after the restart with their clTRID.
+    resent: usize,
+}
+
+/// A command whose answer the kill took: what it was, to send it again.
+#[derive(Debug, Clone)]
+struct Lost {
+    sent: Sent,
+    registrar: &'static str,
+    document: String,
 }
 
 /// One load session pair (reg1 creates, reg2 transfers some of reg1's domains) until the
@@ -207,15 +217,20 @@ async fn load_worker(
         let trid = |s: &str| format!("{tag}-{s}");
         // The answer, or None (recorded as lost) when the connection broke.
         macro_rules! call {
-            ($client:expr, $doc:expr, $what:expr) => {
-                match $client.try_call(&$doc).await {
+            ($client:ident, $doc:expr, $what:expr) => {{
+                let document = $doc;
+                match $client.try_call(&document).await {
                     Some(r) => r,
                     None => {
-                        journal.lock().unwrap().lost.push($what);
+                        journal.lock().unwrap().lost.push(Lost {
+                            sent: $what,
+                            registrar: stringify!($client),
+                            document,
+                        });
                         return;
                     }
                 }
-            };
+            }};
         }
         let r = call!(
             reg1,
@@ -325,6 +340,7 @@ struct Figures {
     answered: usize,
     lost: usize,
     lost_committed: usize,
+    resent: usize,
     infos: usize,
     checked: consistency::Checked,
 }
@@ -339,8 +355,8 @@ async fn verify_answered(reg: &Registry<'_>, server: &Server, journal: &Journal)
             sponsor.insert(name.clone(), Some("reg2"));
         }
     }
-    for sent in &journal.lost {
-        if let Sent::Transfer { name } = sent {
+    for lost in &journal.lost {
+        if let Sent::Transfer { name } = &lost.sent {
             sponsor.insert(name.clone(), None);
         }
     }
@@ -408,7 +424,7 @@ async fn verify_answered(reg: &Registry<'_>, server: &Server, journal: &Journal)
     // A command lost to the kill either committed (complete: the consistency check) or
     // left nothing.
     let mut committed = 0;
-    for (n, sent) in journal.lost.iter().enumerate() {
+    for (n, Lost { sent, .. }) in journal.lost.iter().enumerate() {
         let trid = format!("L-{n}");
         let r = match sent {
             Sent::Host { name } => reg1.call(&host_info(name, &trid)).await,
@@ -432,6 +448,54 @@ async fn verify_answered(reg: &Registry<'_>, server: &Server, journal: &Journal)
     (infos, committed)
 }
 
+/// After a restart: the answered commands are all there, the lost ones are sent again.
+async fn after_restart(
+    reg: &Registry<'_>,
+    server: &Server,
+    journal: &mut Journal,
+    figures: &mut Figures,
+) {
+    let (infos, lost_committed) = verify_answered(reg, server, journal).await;
+    figures.infos += infos;
+    figures.lost_committed += lost_committed;
+    figures.lost += journal.lost.len();
+    resend_lost(reg, server, journal).await;
+}
+
+/// Sends every lost command again with its clTRID, as a registrar does after a lost
+/// connection: each is answered 1000 (from the replay record if it had committed, else it
+/// runs now) and executed exactly once. The resent commands join the answered ones.
+async fn resend_lost(reg: &Registry<'_>, server: &Server, journal: &mut Journal) {
+    let sql = consistency::Sql::open(reg.db).await;
+    let mut reg1 = reg.session(server, "reg1").await;
+    let mut reg2 = reg.session(server, "reg2").await;
+    for lost in std::mem::take(&mut journal.lost) {
+        let client = if lost.registrar == "reg1" {
+            &mut reg1
+        } else {
+            &mut reg2
+        };
+        let r = client.call(&lost.document).await;
+        assert_eq!(code(&r), Some(1000), "{:?} sent again: {r}", lost.sent);
+        let trid = element(&lost.document, "clTRID").unwrap();
+        let executed = sql
+            .count(&format!(
+                "SELECT count(*) FROM history WHERE registrar = '{}' AND cl_trid = '{trid}'",
+                lost.registrar
+            ))
+            .await;
+        assert_eq!(executed, 1, "{:?} executed once", lost.sent);
+        let sent = match lost.sent {
+            Sent::Contact { .. } => Sent::Contact {
+                id: element(&r, "contact:id").unwrap().to_owned(),
+            },
+            other => other,
+        };
+        journal.answered.push((sent, 1000));
+        journal.resent += 1;
+    }
+}
+
 fn kill_9_during_create_load_loses_nothing_answered(db: &Db) {
     let kills = rounds(3);
     let figures = runtime().block_on(async {
@@ -441,9 +505,9 @@ fn kill_9_during_create_load_loses_nothing_answered(db: &Db) {
         for round in 0..kills {
             let mut server = reg.start();
             if round > 0 {
-                let snapshot = journal.lock().unwrap().clone();
-                let (infos, _) = verify_answered(&reg, &server, &snapshot).await;
-                figures.infos += infos;
+                let mut j = std::mem::take(&mut *journal.lock().unwrap());
+                after_restart(&reg, &server, &mut j, &mut figures).await;
+                *journal.lock().unwrap() = j;
             }
             let workers = 4u32;
             let mut pairs = Vec::new();
@@ -477,13 +541,13 @@ fn kill_9_during_create_load_loses_nothing_answered(db: &Db) {
         }
         // The last kill's survivors, over EPP and in the tables.
         let server = reg.start();
-        let journal = journal.into_inner().unwrap();
-        let (infos, lost_committed) = verify_answered(&reg, &server, &journal).await;
+        let mut journal = journal.into_inner().unwrap();
+        after_restart(&reg, &server, &mut journal, &mut figures).await;
+        let (infos, _) = verify_answered(&reg, &server, &journal).await;
         figures.infos += infos;
-        figures.lost_committed = lost_committed;
         figures.checked = consistency::check(db, true).await;
-        figures.answered = journal.answered.len();
-        figures.lost = journal.lost.len();
+        figures.answered = journal.answered.len() - journal.resent;
+        figures.resent = journal.resent;
         assert!(
             figures.lost > 0,
             "no command was in flight at a kill: the test did not test anything"
@@ -493,7 +557,8 @@ fn kill_9_during_create_load_loses_nothing_answered(db: &Db) {
     let c = figures.checked;
     eprintln!(
         "crash figures ({}): kills {}, creates and transfers answered 1000: {}, in flight at \
-         a kill: {} (found committed after restart: {}), EPP infos of answered objects: {}, \
+         a kill: {} (found committed after restart: {}; all sent again with their clTRID: \
+         {}, each answered 1000 and executed once), EPP infos of answered objects: {}, \
          final consistency check: {} domains, {} contacts, {} hosts, {} history rows, {} poll \
          messages",
         if db.pg().is_some() {
@@ -505,6 +570,7 @@ fn kill_9_during_create_load_loses_nothing_answered(db: &Db) {
         figures.answered,
         figures.lost,
         figures.lost_committed,
+        figures.resent,
         figures.infos,
         c.domains,
         c.contacts,
