@@ -239,7 +239,7 @@ pub(crate) async fn violations(sql: &Sql, polls_unacked: bool) -> (Checked, Vec<
     let rows = sql
         .rows(
             "SELECT object_kind, object_key, CAST(id AS TEXT), command, registrar, cl_trid, \
-             before_data, after_data, CAST(at AS TEXT) FROM history ORDER BY id",
+             before_data, after_data, CAST(at AS TEXT) FROM history ORDER BY history.id",
         )
         .await;
     let history_rows = rows.len() as u64;
@@ -273,7 +273,23 @@ pub(crate) async fn violations(sql: &Sql, polls_unacked: bool) -> (Checked, Vec<
             continue;
         }
         if rows[0][6].is_some() || rows[0][7].is_none() {
-            bad.push(format!("{key:?}: the first history row does not create it"));
+            let summary: Vec<_> = rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "#{} {} {} {} before={} after={}",
+                        r[2].as_deref().unwrap_or(""),
+                        r[3].as_deref().unwrap_or(""),
+                        r[4].as_deref().unwrap_or(""),
+                        r[5].as_deref().unwrap_or(""),
+                        r[6].is_some(),
+                        r[7].is_some()
+                    )
+                })
+                .collect();
+            bad.push(format!(
+                "{key:?}: the first history row does not create it: {summary:?}"
+            ));
         }
         for pair in rows.windows(2) {
             if pair[1][6] != pair[0][7] {
