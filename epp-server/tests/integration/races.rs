@@ -27,6 +27,7 @@ use crate::harness::{Client, Server};
 
 on_both_backends!(
     concurrent_creates_of_one_name_have_one_winner,
+    deletes_racing_creates_that_reference_the_objects,
     concurrent_copies_of_one_transform_execute_once,
     concurrent_update_delete_renew_transfer_equal_a_serial_order,
 );
@@ -200,6 +201,115 @@ fn concurrent_copies_of_one_transform_execute_once(db: &Db) {
         "race figures ({}): resend races {}, copies sent {sent}",
         backend(db),
         2 * rounds
+    );
+}
+
+/// A contact and a host are deleted by their sponsor while domains that reference them
+/// (registrant and name server) are created on every other session. Some serial order
+/// must explain the answers, which leaves two outcomes: the deletes come first (both
+/// 1000, every create refused because an object is missing) or some create comes first
+/// (every create 1000, both deletes refused as linked); and nothing may reference a
+/// deleted object (the consistency check).
+fn deletes_racing_creates_that_reference_the_objects(db: &Db) {
+    let rounds = rounds(4);
+    let mut outcomes = BTreeMap::<&str, usize>::new();
+    runtime().block_on(async {
+        let reg = Registry::new(db).await;
+        let servers = servers(&reg, db);
+        let per_server = if servers.len() == 1 { 8 } else { 5 };
+        let mut clients = Vec::new();
+        for server in &servers {
+            for _ in 0..per_server {
+                clients.push(reg.session(server, "reg1").await);
+            }
+        }
+        for round in 0..rounds {
+            let r = clients[0]
+                .call(&contact_create_org(&format!("DR{round}-c")))
+                .await;
+            assert_eq!(code(&r), Some(1000), "{r}");
+            let contact = crate::crash::element(&r, "contact:id").unwrap().to_owned();
+            let host = format!("ns.doomed{round}.example.com");
+            let r = clients[0]
+                .call(&host_create(&host, &format!("DR{round}-h")))
+                .await;
+            assert_eq!(code(&r), Some(1000), "{r}");
+            let epp = r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command>"#;
+            let n = clients.len();
+            let mut docs: Vec<Option<String>> = (0..n)
+                .map(|k| {
+                    let ns = [host.as_str(), "ns1.example.com"];
+                    Some(domain_create(
+                        &format!("linked{round}x{k}.no"),
+                        &contact,
+                        "ROLE1R",
+                        ns,
+                        "Code+1234",
+                        &format!("DR{round}-{k}"),
+                    ))
+                })
+                .collect();
+            // The deletes go to different processes when there are two, early or late in
+            // the batch.
+            let first = if round % 2 == 0 { 0 } else { per_server - 1 };
+            let deletes = if n > per_server {
+                [first, per_server + first]
+            } else {
+                [first, (first + 1) % n]
+            };
+            let delete_docs = [
+                format!(
+                    r#"{epp}<delete><contact:delete xmlns:contact="urn:ietf:params:xml:ns:contact-1.0"><contact:id>{contact}</contact:id></contact:delete></delete><clTRID>DR{round}-dc</clTRID></command></epp>"#
+                ),
+                format!(
+                    r#"{epp}<delete><host:delete xmlns:host="urn:ietf:params:xml:ns:host-1.0"><host:name>{host}</host:name></host:delete></delete><clTRID>DR{round}-dh</clTRID></command></epp>"#
+                ),
+            ];
+            for (slot, doc) in deletes.iter().zip(delete_docs) {
+                docs[*slot] = Some(doc);
+            }
+            let calls = clients.iter_mut().zip(docs).map(|(c, doc)| async move {
+                let doc = doc.unwrap();
+                let r = c.try_call(&doc).await.expect("an answer");
+                (doc.contains(":delete"), code(&r).unwrap(), r)
+            });
+            let answers = futures_util::future::join_all(calls).await;
+            let unexpected: Vec<_> = answers
+                .iter()
+                .filter(|a| ![1000, 2303, 2305].contains(&a.1))
+                .collect();
+            assert!(
+                unexpected.is_empty(),
+                "{unexpected:#?}\nserver warnings:\n{}",
+                servers
+                    .iter()
+                    .flat_map(|s| s.log_lines())
+                    .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("2400"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            let (dels, creates): (Vec<_>, Vec<_>) = answers.iter().partition(|a| a.0);
+            let deleted = dels.iter().all(|d| d.1 == 1000);
+            if deleted {
+                for c in &creates {
+                    assert_eq!(c.1, 2303, "deleted first, so every create is refused: {}", c.2);
+                }
+                *outcomes.entry("deletes first").or_default() += 1;
+            } else {
+                for d in &dels {
+                    assert_eq!(d.1, 2305, "a create came first, so deletes are refused: {}", d.2);
+                }
+                for c in &creates {
+                    assert_eq!(c.1, 1000, "a create came first, so every create: {}", c.2);
+                }
+                *outcomes.entry("creates first").or_default() += 1;
+            }
+        }
+        consistency::check(db, true).await;
+    });
+    eprintln!(
+        "race figures ({}): delete/create races {outcomes:?}",
+        backend(db)
     );
 }
 
