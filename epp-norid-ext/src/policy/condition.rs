@@ -548,6 +548,9 @@ catalogue! {
     SUPERORDINATE_NOT_SPONSOR = "EC004908", Error, code(2201), Ours,
         "Superordinate domain sponsored by another registrar",
         "Host [<name>] lies under domain [<domain>], which is sponsored by another registrar.";
+    /// A host name that is not a host name (RFC 952, RFC 1123).
+    HOST_NAME_SYNTAX = "EC004909", Error, code(2005), Ours,
+        "Invalid host name", "Host name [<name>] is not valid: <reason>.";
 }
 
 /// The kind of object a condition names.
