@@ -143,6 +143,11 @@ impl Db {
         env
     }
 
+    /// The PostgreSQL URL and schema, or `None` on SQLite.
+    pub(crate) fn pg(&self) -> Option<(&str, &str)> {
+        self.pg.as_ref().map(|(u, s)| (u.as_str(), s.as_str()))
+    }
+
     pub(crate) fn store_config(&self) -> StoreConfig {
         match &self.pg {
             Some((url, schema)) => {
