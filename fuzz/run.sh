@@ -12,6 +12,8 @@
 #                   which is the scratch one; the checked-in corpus is only read.
 #   FUZZ_JOBS       targets run at once (default 1)
 #   FUZZ_ARGS       extra libFuzzer arguments (e.g. "-rss_limit_mb=1024")
+#   FUZZ_TARGET_DIR cargo's target directory (default fuzz/target), e.g. to keep an
+#                   AddressSanitizer build beside the plain one
 #
 # Debug assertions and overflow checks are on (`-a`): an arithmetic overflow on a length
 # is exactly the bug this is for. Prints one line of figures per target (executions,
@@ -39,7 +41,8 @@ command -v cargo-fuzz >/dev/null || {
 # cargo fuzz has no --locked: check the lock file first, as CI does everywhere else.
 cargo fetch --locked --quiet
 build=(--sanitizer "$sanitizer" -O -a)
-echo "==> building ${#targets[@]} target(s) (sanitizer $sanitizer) in $(pwd)/target"
+if [ -n "${FUZZ_TARGET_DIR:-}" ]; then build+=(--target-dir "$FUZZ_TARGET_DIR"); fi
+echo "==> building ${#targets[@]} target(s) (sanitizer $sanitizer) in ${FUZZ_TARGET_DIR:-$(pwd)/target}"
 for t in "${targets[@]}"; do cargo fuzz build "${build[@]}" "$t"; done
 
 run_one() {

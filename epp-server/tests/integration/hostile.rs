@@ -143,6 +143,20 @@ impl<'a> Arena<'a> {
     }
 }
 
+impl Drop for Arena<'_> {
+    /// Reports the figures of docs/RELIABILITY.md (`cargo test -- --nocapture hostile`).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            eprintln!(
+                "FIGURES {}: {} hostile inputs, {} canary rounds",
+                std::thread::current().name().unwrap_or("?"),
+                self.inputs,
+                self.rounds
+            );
+        }
+    }
+}
+
 /// `<command>` with `body` and a clTRID (escaped).
 fn command(body: &str, cl_trid: &str) -> String {
     format!(
@@ -381,7 +395,6 @@ fn hostile_documents_are_refused_with_their_codes_and_the_session_continues() {
         // Still logged in: the session state survived every refusal.
         let reply = logged_in.call(&poll_req("HOSTILE-END")).await;
         assert_eq!(code(&reply), Some(1300), "{reply}");
-        eprintln!("hostile documents: {} inputs", arena.inputs);
     });
 }
 
@@ -412,6 +425,7 @@ fn hostile_frame_headers_close_only_their_connection() {
             arena.canary_works().await;
         }
         // A header split over two writes, announcing 4 GiB.
+        arena.inputs += 2;
         let mut client = arena.connect().await;
         client.send_raw(&[0xff, 0xff]).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -668,6 +682,7 @@ fn another_registrars_objects_are_protected() {
         let mut arena = Arena::new(&db, &[]).await;
         let mut reg2 = arena.session("reg2").await;
 
+        arena.inputs += 1;
         let reply = reg2.call(&domain_info("example.no", "OTHER-1")).await;
         assert_eq!(code(&reply), Some(1000), "{reply}");
         assert!(!reply.contains("authInfo"), "{reply}");
