@@ -11,7 +11,8 @@
 #                   checked-in corpus: libFuzzer writes them to the first corpus directory,
 #                   which is the scratch one; the checked-in corpus is only read.
 #   FUZZ_JOBS       targets run at once (default 1)
-#   FUZZ_ARGS       extra libFuzzer arguments (e.g. "-rss_limit_mb=1024")
+#   FUZZ_ARGS       extra libFuzzer arguments (e.g. "-rss_limit_mb=1024"); one input taking
+#                   more than 10 s (-timeout=10) counts as a hang and fails the run
 #   FUZZ_TARGET_DIR cargo's target directory (default fuzz/target), e.g. to keep an
 #                   AddressSanitizer build beside the plain one
 #
@@ -51,7 +52,7 @@ run_one() {
     mkdir -p "$dir/corpus" "$dir/artifacts"
     # -artifact_prefix after cargo-fuzz's own: libFuzzer takes the last one.
     if cargo fuzz run "${build[@]}" "$t" "$dir/corpus" "corpus/$t" -- \
-        -max_total_time="$seconds" -print_final_stats=1 \
+        -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
         -artifact_prefix="$dir/artifacts/" "${extra[@]}" >"$dir/log" 2>&1; then
         echo ok >"$dir/status"
     else
