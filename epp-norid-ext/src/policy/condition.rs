@@ -557,6 +557,9 @@ catalogue! {
     SUPERORDINATE_NOT_SPONSOR = "EC004908", Error, code(2201), Ours,
         "Superordinate domain sponsored by another registrar",
         "Host [<name>] lies under domain [<domain>], which is sponsored by another registrar.";
+    /// A host name that is not a host name (RFC 952, RFC 1123).
+    HOST_NAME_SYNTAX = "EC004909", Error, code(2005), Ours,
+        "Invalid host name", "Host name [<name>] is not valid: <reason>.";
     /// An address change waits for the registry's DNS check (answered 1001).
     HOST_UPDATE_PENDING = "EC004960", Info, code(1001), Ours,
         "Host update pending",

@@ -497,12 +497,16 @@ macro_rules! read_with {
     ($self:ident, $f:path $(, $arg:expr)*) => {{
         let first = {
             let mut pooled = $self.conn().await?;
-            $f(pooled.get()? $(, $arg)*).await
+            $f(pooled.get()? $(, $arg)*)
+                .await
+                .map_err(TxError::into_store_error)
         };
         match first {
             Err(StoreError::Unavailable(_)) => {
                 let mut pooled = $self.conn().await?;
-                $f(pooled.get()? $(, $arg)*).await
+                $f(pooled.get()? $(, $arg)*)
+                    .await
+                    .map_err(TxError::into_store_error)
             }
             other => other,
         }

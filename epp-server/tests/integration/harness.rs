@@ -131,6 +131,11 @@ impl Server {
         })
     }
 
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
@@ -185,6 +190,11 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Whether the process is still running (it has not exited or crashed).
+    pub(crate) fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 
     /// Scrapes `path` from the metrics endpoint: (status line, body).
@@ -380,6 +390,25 @@ impl Client {
         })
     }
 
+    /// Connects from the local address `source` (another loopback address, so that a test
+    /// can act as a second client IP).
+    pub(crate) async fn connect_from(
+        addr: SocketAddr,
+        source: std::net::IpAddr,
+        options: &ClientOptions,
+    ) -> std::io::Result<Client> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(source, 0))?;
+        let tcp = socket.connect(addr).await?;
+        let tls = options
+            .connector()
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await?;
+        Ok(Client {
+            framed: Framed::new(tls, EppCodec::new()),
+        })
+    }
+
     /// Connects and reads the greeting.
     pub(crate) async fn open(addr: SocketAddr, options: &ClientOptions) -> (Client, String) {
         let mut client = Client::connect(addr, options).await.unwrap();
@@ -399,6 +428,16 @@ impl Client {
         {
             Some(Ok(b)) => Some(String::from_utf8(b.to_vec()).unwrap()),
             Some(Err(_)) | None => None,
+        }
+    }
+
+    /// The next frame within `limit`: `Err(())` when nothing came in time, `Ok(None)` when
+    /// the server closed (cleanly or not).
+    pub(crate) async fn next_within(&mut self, limit: Duration) -> Result<Option<String>, ()> {
+        match tokio::time::timeout(limit, self.framed.next()).await {
+            Err(_) => Err(()),
+            Ok(Some(Ok(b))) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+            Ok(Some(Err(_)) | None) => Ok(None),
         }
     }
 
@@ -444,6 +483,16 @@ impl Client {
             .unwrap();
     }
 
+    /// Sends `text` and reads the reply; `None` when the connection broke on either side
+    /// (the server was killed).
+    pub(crate) async fn try_call(&mut self, text: &str) -> Option<String> {
+        self.framed.send(Bytes::from(text.to_owned())).await.ok()?;
+        match tokio::time::timeout(Duration::from_secs(30), self.framed.next()).await {
+            Ok(Some(Ok(b))) => String::from_utf8(b.to_vec()).ok(),
+            _ => None,
+        }
+    }
+
     pub(crate) async fn call(&mut self, text: &str) -> String {
         self.send(text).await;
         self.recv().await.expect("a reply")
@@ -455,6 +504,14 @@ impl Client {
         let stream = self.framed.get_mut();
         stream.write_all(bytes).await.unwrap();
         stream.flush().await.unwrap();
+    }
+
+    /// Writes raw bytes below the framing; an error once the server has closed.
+    pub(crate) async fn try_send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let stream = self.framed.get_mut();
+        stream.write_all(bytes).await?;
+        stream.flush().await
     }
 
     /// The server certificate's DER as the client saw it.

@@ -221,6 +221,7 @@ pub(crate) async fn create<S: Store>(
 ) -> Outcome {
     exts.only(&[Slot::HostCreate], "host:create")?;
     let name = &c.name;
+    policy::check_host_name(name)?;
     if ctx.store.host(name).await?.is_some() {
         return Err(Problem::Exists {
             object: H,
@@ -373,6 +374,7 @@ pub(crate) async fn update<S: Store>(
     if let Some(chg) = &c.chg
         && chg.name != *name
     {
+        policy::check_host_name(&chg.name)?;
         if ctx.store.host(&chg.name).await?.is_some() {
             return Err(Problem::Exists {
                 object: H,
