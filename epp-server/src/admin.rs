@@ -383,8 +383,9 @@ pub(crate) fn registrant(config: &Config, command: RegistrantCommand) -> Result<
                 };
                 match done.domains.as_slice() {
                     [] => println!(
-                        "holder {id} holds no domains; marked as no longer qualifying (it can \
-                         take no new domain); recorded in history"
+                        "no deletion started: holder {id} holds no domains, or they are in \
+                         the deletion process already; it is marked as no longer qualifying \
+                         (it can take no new domain)"
                     ),
                     names => println!(
                         "deletion started for {} domain{} of holder {id}: out of the DNS on {}, \

@@ -64,8 +64,9 @@ pub const INVALID_REGISTRANT_DELETE_DAYS: i64 = 60;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RegistrantInvalidation {
-    /// The holder's domains, each now with deletion dates and an
-    /// `invalid-registrant-started` message queued for its sponsor.
+    /// The holder's domains whose deletion this run started, each now with deletion dates
+    /// and an `invalid-registrant-started` message queued for its sponsor (domains already
+    /// in the process are left as they are).
     pub domains: Vec<DomainName>,
     /// The day the domains leave the DNS (an earlier date already set is kept).
     pub delete_from_dns: Date,
@@ -117,6 +118,13 @@ pub async fn invalidate_registrant<S: Store>(
                 .delete_from_dns
                 .map_or(dns, |x| x.min(dns))
                 .min(on_registry);
+            let unchanged = d.delete_from_dns == Some(on_dns)
+                && d.delete_from_registry == Some(on_registry)
+                && d.lifecycle != Lifecycle::Active;
+            if unchanged {
+                // Already in the process (a repeated command): nothing new to tell.
+                continue;
+            }
             d.delete_from_dns = Some(on_dns);
             d.delete_from_registry = Some(on_registry);
             // As a registrar's delete with dates: pendingDelete, no renewal meanwhile (a
@@ -172,8 +180,10 @@ const MONTH_MARGIN_SECS: i64 = 4 * 86_400;
 
 /// Advances the registry to `now`: quarantines domains 2 months past expiry, deletes them
 /// at 3 months (Norwegian wall clock), applies registrars' deleteFromDNS and
-/// deleteFromRegistry dates, purges replay records older than the replay window and
-/// acknowledges poll messages older than 21 days.
+/// deleteFromRegistry dates, lapses transfer requests whose token expired, decides hosts'
+/// address changes older than `config.host_check_delay` (both with an `epp-late-response`
+/// to the registrar that sent the command), purges replay records older than the replay
+/// window and acknowledges poll messages older than 21 days.
 ///
 /// # Errors
 ///
