@@ -3,7 +3,7 @@
 //! associations, limits. Each maps to one entry of the condition catalogue.
 
 use epp_norid_ext::policy::{Condition, ConditionDef, ObjectKind, Refusal, defs};
-use epp_xml::ResultCode;
+use epp_xml::{ClientId, ResultCode};
 
 use crate::services::{RateLimitExceeded, per_text};
 use crate::store::StoreError;
@@ -248,6 +248,20 @@ pub(crate) struct Refused {
     pub(crate) code: ResultCode,
     pub(crate) reason: String,
     pub(crate) conditions: Vec<Condition>,
+    /// Who gets Norid's `response-copy` of this refusal: the sponsor of the object another
+    /// registrar tried to take (a refused transfer execute).
+    pub(crate) copy: Option<ResponseCopyTo>,
+}
+
+/// The recipient and entries of a `response-copy` of a refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResponseCopyTo {
+    /// The registrar to tell.
+    pub(crate) registrar: ClientId,
+    /// Entry `command`, e.g. `transfer-execute`.
+    pub(crate) command: &'static str,
+    /// Entry `objectname`.
+    pub(crate) object_name: String,
 }
 
 impl Refused {
@@ -257,6 +271,7 @@ impl Refused {
             code,
             reason: reason.into(),
             conditions: Vec::new(),
+            copy: None,
         }
     }
 }
@@ -267,6 +282,7 @@ impl From<Problem> for Refused {
             code: p.result_code(),
             reason: p.details(),
             conditions: vec![p.condition()],
+            copy: None,
         }
     }
 }
@@ -277,6 +293,7 @@ impl From<Refusal> for Refused {
             code: r.result_code(),
             reason: r.reason(),
             conditions: vec![r.condition()],
+            copy: None,
         }
     }
 }
