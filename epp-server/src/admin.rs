@@ -109,9 +109,10 @@ pub(crate) enum DomainCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum RegistrantCommand {
     /// The holder no longer qualifies (e.g. an organization struck from Enhetsregisteret):
-    /// start the deletion process for all its domains (out of the DNS in 30 days, deleted
-    /// in 60) and send each sponsor Norid's invalid-registrant-started poll message.
-    /// Recorded in each domain's history.
+    /// mark it (it can take no new domain) and start the deletion process for all its
+    /// domains (out of the DNS in 30 days, deleted in 60), sending each sponsor Norid's
+    /// invalid-registrant-started poll message. Recorded in the history of the contact and
+    /// of each domain.
     Invalidate {
         /// The holder's contact id, e.g. ACME1O.
         contact: String,
@@ -381,7 +382,11 @@ pub(crate) fn registrant(config: &Config, command: RegistrantCommand) -> Result<
                     }
                 };
                 match done.domains.as_slice() {
-                    [] => println!("holder {id} holds no domains; nothing to delete"),
+                    [] => println!(
+                        "no deletion started: holder {id} holds no domains, or they are in \
+                         the deletion process already; it is marked as no longer qualifying \
+                         (it can take no new domain)"
+                    ),
                     names => println!(
                         "deletion started for {} domain{} of holder {id}: out of the DNS on {}, \
                          deleted on {} (earlier dates kept): {}; sponsors notified; recorded \

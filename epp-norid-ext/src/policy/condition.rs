@@ -167,6 +167,7 @@ macro_rules! catalogue {
             &defs::TOKEN_EXPIRED,
             &defs::SUPERORDINATE_MISSING,
             &defs::SUPERORDINATE_NOT_SPONSOR,
+            &defs::HOLDER_INVALID,
         ];
     };
 }
@@ -521,6 +522,10 @@ catalogue! {
     POSTAL_INFO_TYPE = "EC003916", Error, code(2306), Ours,
         "Postal info type not used",
         "Only postalInfo type=\"loc\" is used at .no, not type=\"int\".";
+    /// A holder the registry found no longer qualifies (session).
+    HOLDER_INVALID = "EC003917", Error, code(2306), Ours,
+        "Holder no longer qualifies",
+        "Contact [<id>] no longer qualifies as a domain holder (since <date>); the deletion process for its domains has started.";
 
     /// More than 4 addresses on a host.
     HOST_ADDRESS_COUNT = "EC004901", Error, code(2306), Ours,

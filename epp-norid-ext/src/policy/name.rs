@@ -622,6 +622,31 @@ mod tests {
     }
 
     #[test]
+    fn holder_counts_tally_names_by_scope() {
+        let names: Vec<DomainName> = [
+            "acme.no",
+            "beta.no",
+            "ola.priv.no",
+            "kari.oslo.no",
+            "skole.vgs.no",
+            // Not a registrable name (one-letter label): counted nowhere.
+            "f.no",
+        ]
+        .iter()
+        .map(|n| DomainName::new(*n).unwrap())
+        .collect();
+        let counts = HolderCounts::tally(&names);
+        assert_eq!(
+            counts,
+            HolderCounts {
+                directly_under_no: 2,
+                private_and_geographic: 2,
+            }
+        );
+        assert_eq!(HolderCounts::tally([]), HolderCounts::default());
+    }
+
+    #[test]
     fn quotas() {
         let h = ContactId::new("VV290P").unwrap();
         let z = |s| Zone::lookup(s).unwrap();

@@ -479,6 +479,16 @@ fn registrant_invalidate_starts_deletion_and_tells_sponsors(db: &Db) {
             assert_eq!(last.command, "admin:registrant-invalidate");
             assert_eq!(last.registrar, None);
         }
+        let holder = store.contact(&ctid("ORG1O")).await.unwrap().unwrap();
+        assert!(holder.invalid_holder_since.is_some());
+        let history = store
+            .history(&ObjectKey::Contact(ctid("ORG1O")))
+            .await
+            .unwrap();
+        assert_eq!(
+            history.last().unwrap().command,
+            "admin:registrant-invalidate"
+        );
         let summary = store.poll_summary(&cid("reg1")).await.unwrap().unwrap();
         assert_eq!(summary.count, 2);
         let polled = store.poll_peek(&cid("reg1")).await.unwrap().unwrap();
@@ -494,7 +504,14 @@ fn registrant_invalidate_starts_deletion_and_tells_sponsors(db: &Db) {
             Some("invalid-registrant-started")
         );
     });
-    // A contact without domains: nothing to do; unknown and malformed ids are refused.
+    // Again: the domains are in the process already, nobody is told twice.
+    let out = db.admin(&["registrant", "invalidate", "ORG1O"], "").ok();
+    assert!(out.stdout.contains("no deletion started"), "{}", out.stdout);
+    db.with_store(async |store| {
+        let summary = store.poll_summary(&cid("reg1")).await.unwrap().unwrap();
+        assert_eq!(summary.count, 2);
+    });
+    // A contact without domains is only marked; unknown and malformed ids are refused.
     let out = db.admin(&["registrant", "invalidate", "ROLE1R"], "").ok();
     assert!(out.stdout.contains("holds no domains"), "{}", out.stdout);
     let out = db

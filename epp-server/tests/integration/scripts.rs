@@ -50,6 +50,7 @@ over_tls!(
     domain_update => "domain-update.txt",
     domain_withdraw => "domain-withdraw.txt",
     host => "host.txt",
+    policy_refusals => "policy-refusals.txt",
     session_before_login => "session-before-login.txt",
     session_login => "session-login.txt",
     session_services => "session-services.txt",

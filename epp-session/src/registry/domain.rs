@@ -326,8 +326,22 @@ pub(crate) fn identity_kind(t: IdentityType) -> IdentityKind {
     }
 }
 
-/// Checks that a contact may hold domains.
+/// Checks that a contact may take a domain: not marked by the registry as no longer
+/// qualifying, and the holder rules on its data.
 pub(crate) fn check_holder(c: &Contact) -> Result<(), Refused> {
+    if let Some(since) = c.invalid_holder_since {
+        return Err(Problem::HolderInvalid {
+            id: c.id.to_string(),
+            since: policy::oslo_date(since).to_string(),
+        }
+        .into());
+    }
+    holder_rules(c)
+}
+
+/// The holder rules on a contact's data (type, identity, Norwegian address), without the
+/// registry's mark: a contact update keeps a holder's data valid.
+pub(crate) fn holder_rules(c: &Contact) -> Result<(), Refused> {
     let postal = c.postal_loc.as_ref().or(c.postal_int.as_ref());
     policy::check_registrant(&RegistrantFacts {
         id: &c.id,
@@ -1223,8 +1237,40 @@ async fn cancel<S: Store>(ctx: &mut Ctx<'_, S>, name: &DomainName) -> Outcome {
 
 /// Norid's `transfer op="execute"` (also a `request` carrying the transfer code): with
 /// the transfer code or the one-time token the domain moves at once, renewed when a period
-/// is given (required once it has expired).
+/// is given (required once it has expired). The sponsor gets a `response-copy` of the
+/// response, also of a refusal (Norid's capture of a copy shows a refused execute).
 pub(crate) async fn execute<S: Store>(
+    ctx: &mut Ctx<'_, S>,
+    c: &xd::Transfer,
+    exts: Exts<'_>,
+) -> Outcome {
+    let outcome = execute_transfer(ctx, c, exts).await;
+    let Err(mut refused) = outcome else {
+        return outcome;
+    };
+    if let Ok(Some(d)) = ctx.store.domain(&c.name).await
+        && d.cl_id != *ctx.me
+        && d.cl_id.as_str() != WITHDRAWN_REGISTRAR
+    {
+        refused.copy = Some(crate::problem::ResponseCopyTo {
+            registrar: d.cl_id,
+            command: copy_command(ctx),
+            object_name: c.name.to_string(),
+        });
+    }
+    Err(refused)
+}
+
+/// The `command` entry of a transfer's `response-copy`.
+fn copy_command<S: Store>(ctx: &Ctx<'_, S>) -> &'static str {
+    if ctx.meta.command.ends_with("transfer-execute") {
+        "transfer-execute"
+    } else {
+        "transfer-request"
+    }
+}
+
+async fn execute_transfer<S: Store>(
     ctx: &mut Ctx<'_, S>,
     c: &xd::Transfer,
     exts: Exts<'_>,
@@ -1365,11 +1411,7 @@ pub(crate) async fn execute<S: Store>(
     if let Some(sv) = &ctx.meta.sv_trid
         && loser.as_str() != WITHDRAWN_REGISTRAR
     {
-        let command = if ctx.meta.command.ends_with("transfer-execute") {
-            "transfer-execute"
-        } else {
-            "transfer-request"
-        };
+        let command = copy_command(ctx);
         let response = answer.document(ctx.meta.cl_trid.clone(), sv.clone());
         answer.changes.push(Change::EnqueuePoll(NewPollMessage {
             registrar: loser,

@@ -408,6 +408,11 @@ pub(crate) async fn update<S: Store>(
     h.up_id = Some(ctx.me.clone());
     h.up_date = Some(ctx.now);
     if addrs_changed {
+        // The new name takes effect now, the new addresses only after the check: the name
+        // must suit the addresses the host keeps meanwhile too.
+        if renamed {
+            policy::check_host_addresses(&h.name, &old_addrs)?;
+        }
         let new_addrs = std::mem::replace(&mut h.addrs, old_addrs);
         let host_name = h.name.to_string();
         h.pending = Some(PendingHostUpdate {

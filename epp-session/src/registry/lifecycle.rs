@@ -64,8 +64,9 @@ pub const INVALID_REGISTRANT_DELETE_DAYS: i64 = 60;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RegistrantInvalidation {
-    /// The holder's domains, each now with deletion dates and an
-    /// `invalid-registrant-started` message queued for its sponsor.
+    /// The holder's domains whose deletion this run started, each now with deletion dates
+    /// and an `invalid-registrant-started` message queued for its sponsor (domains already
+    /// in the process are left as they are).
     pub domains: Vec<DomainName>,
     /// The day the domains leave the DNS (an earlier date already set is kept).
     pub delete_from_dns: Date,
@@ -74,13 +75,14 @@ pub struct RegistrantInvalidation {
 }
 
 /// Starts the deletion process for every domain of a holder that no longer qualifies (an
-/// operator's decision, e.g. an organization struck from Enhetsregisteret): each domain
+/// operator's decision, e.g. an organization struck from Enhetsregisteret): the contact is
+/// marked (`Contact::invalid_holder_since`, so it can take no new domain), each domain
 /// gets a deleteFromDNS date [`INVALID_REGISTRANT_DNS_DAYS`] and a deleteFromRegistry date
 /// [`INVALID_REGISTRANT_DELETE_DAYS`] days from today (Norwegian date; earlier dates
 /// already set are kept), which [`advance`] then carries out, and its sponsor gets Norid's
 /// `invalid-registrant-started` poll message (not `reg0`, which reads no queue). One
-/// change set for all the holder's domains, command `admin:registrant-invalidate`, so the
-/// history of each domain records it.
+/// change set for the contact and all its domains, command `admin:registrant-invalidate`,
+/// so the history of each records it.
 ///
 /// # Errors
 ///
@@ -97,11 +99,17 @@ pub async fn invalidate_registrant<S: Store>(
     let registry = policy::oslo_date(now.add_secs(INVALID_REGISTRANT_DELETE_DAYS * 86_400));
     let mut last = StoreError::Conflict(ObjectKey::Contact(registrant.clone()));
     for _ in 0..ATTEMPTS {
-        if store.contact(registrant).await?.is_none() {
+        let Some(mut holder) = store.contact(registrant).await? else {
             return Err(StoreError::NotFound(ObjectKey::Contact(registrant.clone())));
-        }
+        };
         let domains = all(store, &DomainQuery::Registrant(registrant.clone())).await?;
         let mut set = ChangeSet::new(meta(now, "admin:registrant-invalidate"));
+        // The mark keeps the holder from taking new domains (and records the decision in
+        // the contact's history); a repeated command keeps the first date.
+        if holder.invalid_holder_since.is_none() {
+            holder.invalid_holder_since = Some(now);
+            set.push(Change::UpdateContact(holder));
+        }
         let mut names = Vec::new();
         for mut d in domains {
             let name = d.name.clone();
@@ -110,6 +118,13 @@ pub async fn invalidate_registrant<S: Store>(
                 .delete_from_dns
                 .map_or(dns, |x| x.min(dns))
                 .min(on_registry);
+            let unchanged = d.delete_from_dns == Some(on_dns)
+                && d.delete_from_registry == Some(on_registry)
+                && d.lifecycle != Lifecycle::Active;
+            if unchanged {
+                // Already in the process (a repeated command): nothing new to tell.
+                continue;
+            }
             d.delete_from_dns = Some(on_dns);
             d.delete_from_registry = Some(on_registry);
             // As a registrar's delete with dates: pendingDelete, no renewal meanwhile (a
@@ -136,7 +151,7 @@ pub async fn invalidate_registrant<S: Store>(
             }
             names.push(name);
         }
-        if names.is_empty() {
+        if names.is_empty() && set.changes.is_empty() {
             return Ok(RegistrantInvalidation {
                 domains: names,
                 delete_from_dns: dns,
@@ -165,8 +180,10 @@ const MONTH_MARGIN_SECS: i64 = 4 * 86_400;
 
 /// Advances the registry to `now`: quarantines domains 2 months past expiry, deletes them
 /// at 3 months (Norwegian wall clock), applies registrars' deleteFromDNS and
-/// deleteFromRegistry dates, purges replay records older than the replay window and
-/// acknowledges poll messages older than 21 days.
+/// deleteFromRegistry dates, lapses transfer requests whose token expired, decides hosts'
+/// address changes older than `config.host_check_delay` (both with an `epp-late-response`
+/// to the registrar that sent the command), purges replay records older than the replay
+/// window and acknowledges poll messages older than 21 days.
 ///
 /// # Errors
 ///

@@ -11,6 +11,9 @@
 //! - names and ids are unique, also under concurrent creates ([`StoreError::AlreadyExists`]);
 //! - references point at existing objects ([`StoreError::MissingReference`]);
 //! - referenced objects cannot be deleted ([`StoreError::Linked`]);
+//! - a holder stays within Norid's domain quota where the set asks for the check
+//!   ([`Change::CheckHolderQuota`], [`StoreError::QuotaExceeded`]), also under concurrent
+//!   creates for one holder;
 //! - an update or delete applies only to the version it was based on
 //!   ([`StoreError::Conflict`]): the session then re-reads and runs the command again.
 //!
