@@ -276,7 +276,10 @@ impl From<Refusal> for Refused {
 
 impl From<StoreError> for Refused {
     fn from(e: StoreError) -> Self {
-        Problem::from_store(&e).into()
+        match e {
+            StoreError::QuotaExceeded(r) => (*r).into(),
+            e => Problem::from_store(&e).into(),
+        }
     }
 }
 

@@ -689,10 +689,11 @@ impl<S: Store> Session<S> {
         let declared = l.declared.clone();
         let mut refusal = None;
         let early = self.admit(cmd, info, &me, &declared, now, &mut refusal);
+        let mut record = false;
         let result = match early {
             Err(refused) => Err(refused),
             Ok(()) => {
-                let record = match self.replayed(cmd, info, &me, now).await {
+                record = match self.replayed(cmd, info, &me, now).await {
                     Replayed::Answer(bytes) => return self.replay_reply(bytes, info, cl_trid, sv),
                     // The clTRID was used for another command within the window: this one
                     // runs, unrecorded.
@@ -727,6 +728,15 @@ impl<S: Store> Session<S> {
                 }
             }
             Err(refused) => {
+                // A copy of this transform on another connection (a registrar resending
+                // after a lost connection) may have committed after the lookup above and
+                // made this one fail: the name it created now exists, the expiry it renewed
+                // no longer matches. This copy then gets that copy's answer, as it would
+                // have a moment later.
+                if record && let Replayed::Answer(bytes) = self.replayed(cmd, info, &me, now).await
+                {
+                    return self.replay_reply(bytes, info, cl_trid, sv);
+                }
                 let msg_q = self.msg_q(&me).await;
                 let bytes = self.refusal_bytes(
                     info,

@@ -45,7 +45,7 @@ mod zones;
 pub use condition::{
     Accompanies, CATALOGUE, Condition, ConditionDef, ObjectKind, Origin, SESSION, Severity,
     TokenChannel, Verb, catalogue_markdown, command_completed, command_failed, defs,
-    max_sig_life_ignored, transfer_token_sent,
+    host_update_pending, max_sig_life_ignored, transfer_lapsed, transfer_token_sent,
 };
 pub use contact::{
     ContactKind, IdentityKind, MAX_ORGANIZATIONS, RegistrantFacts, check_email, check_identity,

@@ -213,6 +213,24 @@ pub struct HolderCounts {
     pub private_and_geographic: u32,
 }
 
+impl HolderCounts {
+    /// Counts stored names by quota scope. A name that no longer parses (a zone withdrawn
+    /// since it was registered) counts nowhere.
+    pub fn tally<'a>(names: impl IntoIterator<Item = &'a DomainName>) -> Self {
+        let mut counts = HolderCounts::default();
+        for name in names {
+            match parse_domain_name(name).map(|n| n.zone().kind()) {
+                Ok(ZoneKind::TopLevel) => counts.directly_under_no += 1,
+                Ok(ZoneKind::Private | ZoneKind::Geographic) => {
+                    counts.private_and_geographic += 1;
+                }
+                _ => {}
+            }
+        }
+        counts
+    }
+}
+
 /// Decides whether a holder may take one more name in `zone` (on create, and for the new
 /// holder on a registrant change), from its type and its current counts.
 ///

@@ -1060,7 +1060,12 @@ mod tests {
             .filter(|d| !used.contains(d.code) && !session.contains(d.code))
             .map(|d| d.code)
             .collect();
-        assert_eq!(rest, ["EC001024", "EC001025", "EC002960", "EC002970"]);
+        assert_eq!(
+            rest,
+            [
+                "EC001024", "EC001025", "EC002960", "EC002970", "EC002973", "EC004960"
+            ]
+        );
         assert!(CATALOGUE.iter().any(|d| d.origin == Origin::Norid));
     }
 

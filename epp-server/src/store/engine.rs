@@ -194,6 +194,29 @@ impl<C: Conn> Tx<'_, C> {
             Change::CreateDomain(d) => self.create_domain(d).await,
             Change::UpdateDomain(d) => self.update_domain(d).await,
             Change::DeleteDomain { name, version } => self.delete_domain(name, *version).await,
+            Change::CheckHolderQuota {
+                holder,
+                kind,
+                domain,
+            } => {
+                // Under SERIALIZABLE (PostgreSQL) this read takes a predicate lock on the
+                // holder's index range, so a concurrent create for the same holder makes
+                // one of the two transactions fail and run again, then see the other's
+                // domain; SQLite's single writer serialises them anyway.
+                let rows = self
+                    .conn
+                    .query(
+                        "SELECT name FROM domains WHERE registrant = $1",
+                        &[holder.as_str().into()],
+                    )
+                    .await?;
+                let mut names = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    names.push(row.parse::<DomainName>(0)?);
+                }
+                epp_session::store::holder_quota(holder, *kind, domain, &names)?;
+                Ok(())
+            }
             Change::CreateHost(h) => self.create_host(h).await,
             Change::UpdateHost { name, host } => self.update_host(name, host).await,
             Change::DeleteHost { name, version } => self.delete_host(name, *version).await,
@@ -239,9 +262,7 @@ impl<C: Conn> Tx<'_, C> {
             }
             Change::UpdateRegistrar { id, change } => {
                 let key = ObjectKey::Registrar(id.clone());
-                let old = read::registrar(self.conn, id)
-                    .await
-                    .map_err(TxError::Rule)?;
+                let old = read::registrar(self.conn, id).await?;
                 let old = old.ok_or_else(|| StoreError::NotFound(key.clone()))?;
                 let mut r = old.clone();
                 change.apply_to(&mut r)?;
@@ -306,9 +327,7 @@ impl<C: Conn> Tx<'_, C> {
             Change::PutTransferToken(t) => self.put_token(t).await,
             Change::DeleteTransferToken { domain } => {
                 let key = ObjectKey::TransferToken(domain.clone());
-                let old = read::transfer_token(self.conn, domain)
-                    .await
-                    .map_err(TxError::Rule)?;
+                let old = read::transfer_token(self.conn, domain).await?;
                 let old = old.ok_or_else(|| StoreError::NotFound(key.clone()))?;
                 self.conn
                     .execute(
@@ -518,9 +537,7 @@ impl<C: Conn> Tx<'_, C> {
     /// One object other than the contact itself that refers to it, preferring the
     /// smallest key as [`MemoryStore`](epp_session::store::MemoryStore) does.
     async fn contact_referrer(&mut self, id: &ContactId) -> TxResult<Option<ObjectKey>> {
-        read::contact_referrer(self.conn, id)
-            .await
-            .map_err(TxError::Rule)
+        read::contact_referrer(self.conn, id).await
     }
 
     async fn delete_contact(&mut self, id: &ContactId, version: u64) -> TxResult<()> {
@@ -924,9 +941,7 @@ impl<C: Conn> Tx<'_, C> {
             .into());
         }
         self.need_registrar(&key, &t.requested_by).await?;
-        let old = read::transfer_token(self.conn, &t.domain)
-            .await
-            .map_err(TxError::Rule)?;
+        let old = read::transfer_token(self.conn, &t.domain).await?;
         self.conn
             .execute(
                 "INSERT INTO transfer_tokens (domain, token_hash, requested_by, channel, target, \
@@ -977,4 +992,77 @@ fn id_value(v: u64) -> Result<Value<'static>, TxError> {
     i64::try_from(v)
         .map(Value::Int)
         .map_err(|_| TxError::Rule(StoreError::InvalidChange(format!("{v} is out of range"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use epp_session::store::model::Contact;
+    use epp_session::store::suite::meta;
+    use futures_util::FutureExt;
+
+    use super::*;
+    use crate::store::sql::{Cell, Row};
+
+    /// A connection holding one contact whose referrer lookup PostgreSQL aborts with
+    /// SQLSTATE 40001, as it may under SERIALIZABLE when a concurrent transaction links
+    /// the contact.
+    struct AbortedReferrerRead {
+        contact: String,
+    }
+
+    impl Conn for AbortedReferrerRead {
+        async fn query(
+            &mut self,
+            sql: &'static str,
+            _params: &[Value<'_>],
+        ) -> Result<Vec<Row>, DbError> {
+            if sql.starts_with("SELECT version, data FROM contacts") {
+                return Ok(vec![Row(vec![
+                    Cell::Int(1),
+                    Cell::Text(self.contact.clone()),
+                ])]);
+            }
+            if sql.contains("FROM contact_links WHERE target") {
+                return Err(DbError::Serialization);
+            }
+            Ok(Vec::new())
+        }
+
+        async fn execute(
+            &mut self,
+            _sql: &'static str,
+            _params: &[Value<'_>],
+        ) -> Result<u64, DbError> {
+            Ok(1)
+        }
+    }
+
+    /// Found by epp-server's `races` integration test on two PostgreSQL processes: a
+    /// contact delete racing domain creates was answered 2400, because a serialisation
+    /// failure of a read inside the transaction became a rule error, which the store does
+    /// not run again.
+    #[test]
+    fn a_serialisation_failure_of_a_read_inside_a_transaction_stays_retryable() {
+        let contact = Contact::from_json(
+            r#"{"id":"ROLE1R","roid":"CON9003R-NORID","type":"role","email":"noc@acme.no",
+            "postalLoc":{"name":"NOC","street":["Storgata 1"],"city":"Oslo","pc":"NO-0150",
+            "cc":"NO"},"clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z"}"#,
+            1,
+        )
+        .unwrap();
+        let mut conn = AbortedReferrerRead {
+            contact: contact.to_json().unwrap(),
+        };
+        let set = ChangeSet::new(meta("reg1", "contact:delete", 10)).with(Change::DeleteContact {
+            id: contact.id.clone(),
+            version: 1,
+        });
+        for checks in [Checks::Before, Checks::Constraints] {
+            let result = apply(&mut conn, &set, checks).now_or_never().unwrap();
+            assert!(
+                matches!(&result, Err(TxError::Db(e)) if e.is_transient()),
+                "{result:?}"
+            );
+        }
+    }
 }

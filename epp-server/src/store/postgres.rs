@@ -497,12 +497,16 @@ macro_rules! read_with {
     ($self:ident, $f:path $(, $arg:expr)*) => {{
         let first = {
             let mut pooled = $self.conn().await?;
-            $f(pooled.get()? $(, $arg)*).await
+            $f(pooled.get()? $(, $arg)*)
+                .await
+                .map_err(TxError::into_store_error)
         };
         match first {
             Err(StoreError::Unavailable(_)) => {
                 let mut pooled = $self.conn().await?;
-                $f(pooled.get()? $(, $arg)*).await
+                $f(pooled.get()? $(, $arg)*)
+                    .await
+                    .map_err(TxError::into_store_error)
             }
             other => other,
         }
@@ -621,6 +625,14 @@ impl Store for PgStore {
         domain: &DomainName,
     ) -> Result<Option<TransferToken>, StoreError> {
         read_with!(self, read::transfer_token, domain)
+    }
+
+    async fn expired_transfer_tokens(
+        &self,
+        before: epp_xml::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TransferToken>, StoreError> {
+        read_with!(self, read::expired_transfer_tokens, before, limit)
     }
 
     async fn replay(

@@ -9,12 +9,15 @@ use epp_session::store::model::{
 };
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Timestamp};
 
-use super::sql::{Conn, DbError, Row, Value};
+use super::sql::{Conn, DbError, Row, TxError, Value};
 
-type ReadResult<T> = Result<T, StoreError>;
+/// A read's result. Database errors keep their class, so that a read inside a transaction
+/// that PostgreSQL aborts (SQLSTATE 40001 can come from a read too) is run again like any
+/// other statement of it; the stores' plain reads turn them into a [`StoreError`].
+type ReadResult<T> = Result<T, TxError>;
 
-fn db(e: DbError) -> StoreError {
-    e.into_store_error()
+fn db(e: DbError) -> TxError {
+    TxError::Db(e)
 }
 
 fn ts(n: i64) -> Timestamp {
@@ -70,6 +73,7 @@ pub(crate) async fn domain<C: Conn>(c: &mut C, name: &DomainName) -> ReadResult<
         .map_err(db)?;
     row.map(|r| Domain::from_json(r.text(1)?, r.u64(0)?))
         .transpose()
+        .map_err(TxError::Rule)
 }
 
 pub(crate) async fn contact<C: Conn>(c: &mut C, id: &ContactId) -> ReadResult<Option<Contact>> {
@@ -82,6 +86,7 @@ pub(crate) async fn contact<C: Conn>(c: &mut C, id: &ContactId) -> ReadResult<Op
         .map_err(db)?;
     row.map(|r| Contact::from_json(r.text(1)?, r.u64(0)?))
         .transpose()
+        .map_err(TxError::Rule)
 }
 
 pub(crate) async fn host<C: Conn>(c: &mut C, name: &HostName) -> ReadResult<Option<Host>> {
@@ -94,6 +99,7 @@ pub(crate) async fn host<C: Conn>(c: &mut C, name: &HostName) -> ReadResult<Opti
         .map_err(db)?;
     row.map(|r| Host::from_json(r.text(1)?, r.u64(0)?))
         .transpose()
+        .map_err(TxError::Rule)
 }
 
 pub(crate) async fn exist<C: Conn>(
@@ -228,7 +234,8 @@ macro_rules! domain_filters {
             other => {
                 return Err(StoreError::InvalidChange(format!(
                     "domain query not supported by the SQL stores: {other:?}"
-                )));
+                ))
+                .into());
             }
         }
     };
@@ -263,7 +270,8 @@ pub(crate) async fn domains<C: Conn>(
         .map_err(db)?;
     rows.iter()
         .map(|r| Domain::from_json(r.text(1)?, r.u64(0)?))
-        .collect()
+        .collect::<Result<_, StoreError>>()
+        .map_err(TxError::Rule)
 }
 
 pub(crate) async fn count_domains<C: Conn>(c: &mut C, query: &DomainQuery) -> ReadResult<u64> {
@@ -275,7 +283,7 @@ pub(crate) async fn count_domains<C: Conn>(c: &mut C, query: &DomainQuery) -> Re
     let day = day_text(query);
     let (sql, filter): (&'static str, Value<'_>) = domain_filters!(query, day.as_str(), cnt);
     let row = c.query_opt(sql, &[filter]).await.map_err(db)?;
-    row.map_or(Ok(0), |r| r.u64(0))
+    Ok(row.map_or(Ok(0), |r| r.u64(0))?)
 }
 
 pub(crate) async fn contacts<C: Conn>(
@@ -302,7 +310,8 @@ pub(crate) async fn contacts<C: Conn>(
         other => {
             return Err(StoreError::InvalidChange(format!(
                 "contact query not supported by the SQL stores: {other:?}"
-            )));
+            ))
+            .into());
         }
     };
     let after = after.map_or("", ContactId::as_str);
@@ -312,7 +321,8 @@ pub(crate) async fn contacts<C: Conn>(
         .map_err(db)?;
     rows.iter()
         .map(|r| Contact::from_json(r.text(1)?, r.u64(0)?))
-        .collect()
+        .collect::<Result<_, StoreError>>()
+        .map_err(TxError::Rule)
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
@@ -354,7 +364,8 @@ pub(crate) async fn hosts<C: Conn>(
         other => {
             return Err(StoreError::InvalidChange(format!(
                 "host query not supported by the SQL stores: {other:?}"
-            )));
+            ))
+            .into());
         }
     };
     let after = after.map_or("", HostName::as_str);
@@ -364,7 +375,8 @@ pub(crate) async fn hosts<C: Conn>(
         .map_err(db)?;
     rows.iter()
         .map(|r| Host::from_json(r.text(1)?, r.u64(0)?))
-        .collect()
+        .collect::<Result<_, StoreError>>()
+        .map_err(TxError::Rule)
 }
 
 pub(crate) async fn poll_summary<C: Conn>(
@@ -447,6 +459,38 @@ pub(crate) async fn history<C: Conn>(
                 command: r.text(7)?.to_owned(),
                 before: r.opt_text(8)?.map(str::to_owned),
                 after: r.opt_text(9)?.map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+/// Transfer tokens that expired before the instant, by expiry then domain.
+pub(crate) async fn expired_transfer_tokens<C: Conn>(
+    c: &mut C,
+    before: Timestamp,
+    limit: usize,
+) -> ReadResult<Vec<TransferToken>> {
+    let rows = c
+        .query(
+            "SELECT domain, token_hash, requested_by, channel, target, created, expires \
+             FROM transfer_tokens WHERE expires < $1 ORDER BY expires, domain LIMIT $2",
+            &[
+                before.unix_micros().into(),
+                i64::try_from(limit).unwrap_or(i64::MAX).into(),
+            ],
+        )
+        .await
+        .map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            Ok(TransferToken {
+                domain: r.parse(0)?,
+                token_hash: TokenHash::from_hex(r.text(1)?),
+                requested_by: r.parse(2)?,
+                channel: r.parse(3)?,
+                target: r.text(4)?.to_owned(),
+                created: ts(r.int(5)?),
+                expires: ts(r.int(6)?),
             })
         })
         .collect()

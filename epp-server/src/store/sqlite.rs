@@ -46,7 +46,7 @@ use rusqlite::{Connection, OpenFlags, ffi};
 use tokio::sync::oneshot;
 
 use super::error::OpenError;
-use super::sql::{Cell, Conn, DbError, Row, Value};
+use super::sql::{Cell, Conn, DbError, Row, TxError, Value};
 use super::{engine, migrate, read};
 
 /// How hard SQLite works to keep a commit through a power loss (`PRAGMA synchronous`).
@@ -575,7 +575,9 @@ macro_rules! read_with {
     ($self:ident, $f:path $(, $arg:expr)*) => {{
         let mut reader = $self.reader()?;
         let mut conn = reader.conn();
-        $f(&mut conn $(, $arg)*).await
+        $f(&mut conn $(, $arg)*)
+            .await
+            .map_err(TxError::into_store_error)
     }};
 }
 
@@ -694,6 +696,14 @@ impl Store for SqliteStore {
         domain: &DomainName,
     ) -> Result<Option<TransferToken>, StoreError> {
         read_with!(self, read::transfer_token, domain)
+    }
+
+    async fn expired_transfer_tokens(
+        &self,
+        before: epp_xml::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TransferToken>, StoreError> {
+        read_with!(self, read::expired_transfer_tokens, before, limit)
     }
 
     async fn replay(

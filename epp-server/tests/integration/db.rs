@@ -148,6 +148,11 @@ impl Db {
         self.pg.as_ref().map(|(u, s)| (u.as_str(), s.as_str()))
     }
 
+    /// The SQLite database file the server uses (with the default `sqlite_path`).
+    pub(crate) fn sqlite_path(&self) -> PathBuf {
+        self.data.join("registry.sqlite3")
+    }
+
     pub(crate) fn store_config(&self) -> StoreConfig {
         match &self.pg {
             Some((url, schema)) => {

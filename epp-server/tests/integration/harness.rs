@@ -131,6 +131,11 @@ impl Server {
         })
     }
 
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
@@ -476,6 +481,16 @@ impl Client {
             .send(Bytes::from(text.to_owned()))
             .await
             .unwrap();
+    }
+
+    /// Sends `text` and reads the reply; `None` when the connection broke on either side
+    /// (the server was killed).
+    pub(crate) async fn try_call(&mut self, text: &str) -> Option<String> {
+        self.framed.send(Bytes::from(text.to_owned())).await.ok()?;
+        match tokio::time::timeout(Duration::from_secs(30), self.framed.next()).await {
+            Ok(Some(Ok(b))) => String::from_utf8(b.to_vec()).ok(),
+            _ => None,
+        }
     }
 
     pub(crate) async fn call(&mut self, text: &str) -> String {

@@ -9,6 +9,8 @@
 
 mod admin;
 mod cli;
+mod consistency;
+mod crash;
 mod db;
 mod epp;
 mod harness;
@@ -18,6 +20,8 @@ mod lifecycle;
 mod limits;
 mod observe;
 mod outbox;
+mod quota;
+mod races;
 mod scripts;
 mod serve_db;
 mod shutdown;

@@ -31,9 +31,9 @@ pub mod suite;
 
 use std::future::Future;
 
-use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
+use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password, Timestamp};
 
-pub use change::{Change, ChangeMeta, ChangeSet, CommitReceipt, hashed};
+pub use change::{Change, ChangeMeta, ChangeSet, CommitReceipt, hashed, holder_quota};
 pub use error::StoreError;
 pub use login::check_login;
 pub use memory::MemoryStore;
@@ -165,6 +165,14 @@ pub trait Store: Send + Sync {
         &self,
         domain: &DomainName,
     ) -> impl Future<Output = Result<Option<TransferToken>, StoreError>> + Send;
+
+    /// Transfer tokens whose lifetime ended before `before` (the scheduler lapses their
+    /// requests), ordered by expiry then domain, at most `limit`.
+    fn expired_transfer_tokens(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<TransferToken>, StoreError>> + Send;
 
     /// The replay record of a registrar's clTRID.
     fn replay(
