@@ -495,7 +495,7 @@ fn slowloris_before_login_is_closed_at_the_prelogin_deadline() {
         let mut client = arena.connect().await;
         let took = slowloris(&mut arena, &mut client, HELLO.as_bytes()).await;
         assert!(
-            took >= Duration::from_millis(1500) && took < Duration::from_secs(5),
+            took >= Duration::from_millis(1500) && took < Duration::from_secs(8),
             "closed after {took:?}"
         );
         arena
@@ -512,11 +512,11 @@ fn slowloris_before_login_is_closed_at_the_prelogin_deadline() {
 fn slowloris_after_login_is_closed_at_the_idle_timeout() {
     let db = Db::sqlite();
     runtime().block_on(async {
-        let mut arena = Arena::new(&db, &[("EPP_SERVER__LIMITS__IDLE_TIMEOUT", "2s")]).await;
+        let mut arena = Arena::new(&db, &[("EPP_SERVER__LIMITS__IDLE_TIMEOUT", "3s")]).await;
         let mut client = arena.session("reg2").await;
         let took = slowloris(&mut arena, &mut client, poll_req("SLOW-1").as_bytes()).await;
         assert!(
-            took >= Duration::from_millis(1500) && took < Duration::from_secs(5),
+            took >= Duration::from_millis(2500) && took < Duration::from_secs(8),
             "closed after {took:?}"
         );
         arena
@@ -546,7 +546,7 @@ fn connections_that_never_log_in_are_capped_per_ip_and_timed_out() {
             &db,
             &[
                 ("EPP_SERVER__LIMITS__CONNECTIONS_PER_IP", "4"),
-                ("EPP_SERVER__LIMITS__PRELOGIN_TIMEOUT", "2s"),
+                ("EPP_SERVER__LIMITS__PRELOGIN_TIMEOUT", "4s"),
                 ("EPP_SERVER__TLS__HANDSHAKE_TIMEOUT", "1s"),
             ],
         )
@@ -590,14 +590,13 @@ fn connections_that_never_log_in_are_capped_per_ip_and_timed_out() {
                 .expect("closed at the handshake timeout");
             assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
         }
-        assert!(started.elapsed() < Duration::from_secs(5));
         arena.canary_works().await;
 
         // The held connections are closed at the pre-login deadline, cleanly.
         for mut c in held {
             c.expect_clean_close().await;
         }
-        assert!(started.elapsed() >= Duration::from_millis(1500));
+        assert!(started.elapsed() >= Duration::from_millis(3500));
         // The flooder's slots are free again.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
