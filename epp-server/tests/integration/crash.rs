@@ -7,7 +7,7 @@
 //!
 //! `EPP_RELIABILITY_ROUNDS` sets the number of kills (default 3).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -143,6 +143,20 @@ pub(crate) fn domain_transfer(name: &str, code: &str, trid: &str) -> String {
     )
 }
 
+/// A domain update that sets a new transfer code.
+pub(crate) fn domain_update_code(name: &str, code: &str, trid: &str) -> String {
+    format!(
+        r#"{EPP}<command><update><domain:update {DOMAIN_NS}><domain:name>{name}</domain:name><domain:chg><domain:authInfo><domain:pw>{code}</domain:pw></domain:authInfo></domain:chg></domain:update></update><clTRID>{trid}</clTRID></command></epp>"#
+    )
+}
+
+/// A domain delete at once.
+pub(crate) fn domain_delete(name: &str, trid: &str) -> String {
+    format!(
+        r#"{EPP}<command><delete><domain:delete {DOMAIN_NS}><domain:name>{name}</domain:name></domain:delete></delete><clTRID>{trid}</clTRID></command></epp>"#
+    )
+}
+
 pub(crate) fn contact_info(id: &str, trid: &str) -> String {
     format!(
         r#"{EPP}<command><info><contact:info xmlns:contact="urn:ietf:params:xml:ns:contact-1.0"><contact:id>{id}</contact:id></contact:info></info><clTRID>{trid}</clTRID></command></epp>"#
@@ -168,7 +182,9 @@ enum Sent {
     Contact { id: String },
     Host { name: String },
     Domain(DomainSent),
+    Update { name: String, code: String },
     Transfer { name: String },
+    Delete { name: String },
 }
 
 #[derive(Debug, Clone)]
@@ -314,11 +330,31 @@ async fn load_worker(
             .push((Sent::Domain(sent), rc));
         acked.fetch_add(1, Ordering::Relaxed);
 
-        // Every third domain moves to reg2 (two poll messages in the same commit).
+        // Every third domain gets a new transfer code and moves to reg2 with it (two poll
+        // messages in the same commit); every third one after it is deleted.
         if i % 3 == 1 {
+            let new_code = format!("Moved+{round}{worker}{i:04}");
+            let r = call!(
+                reg1,
+                domain_update_code(&name, &new_code, &trid("u")),
+                Sent::Update {
+                    name: name.clone(),
+                    code: new_code.clone()
+                }
+            );
+            let rc = code(&r).unwrap();
+            assert_eq!(rc, 1000, "{r}");
+            journal.lock().unwrap().answered.push((
+                Sent::Update {
+                    name: name.clone(),
+                    code: new_code.clone(),
+                },
+                rc,
+            ));
+            acked.fetch_add(1, Ordering::Relaxed);
             let r = call!(
                 reg2,
-                domain_transfer(&name, &transfer_code, &trid("t")),
+                domain_transfer(&name, &new_code, &trid("t")),
                 Sent::Transfer { name: name.clone() }
             );
             let rc = code(&r).unwrap();
@@ -328,6 +364,20 @@ async fn load_worker(
                 .unwrap()
                 .answered
                 .push((Sent::Transfer { name }, rc));
+            acked.fetch_add(1, Ordering::Relaxed);
+        } else if i % 3 == 2 {
+            let r = call!(
+                reg1,
+                domain_delete(&name, &trid("x")),
+                Sent::Delete { name: name.clone() }
+            );
+            let rc = code(&r).unwrap();
+            assert_eq!(rc, 1000, "{r}");
+            journal
+                .lock()
+                .unwrap()
+                .answered
+                .push((Sent::Delete { name }, rc));
             acked.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -350,9 +400,16 @@ struct Figures {
 async fn verify_answered(reg: &Registry<'_>, server: &Server, journal: &Journal) -> (usize, usize) {
     // None: a transfer whose answer was lost, which may or may not have committed.
     let mut sponsor: BTreeMap<String, Option<&str>> = BTreeMap::new();
+    let mut deleted = BTreeSet::new();
     for (sent, _) in &journal.answered {
-        if let Sent::Transfer { name } = sent {
-            sponsor.insert(name.clone(), Some("reg2"));
+        match sent {
+            Sent::Transfer { name } => {
+                sponsor.insert(name.clone(), Some("reg2"));
+            }
+            Sent::Delete { name } => {
+                deleted.insert(name.clone());
+            }
+            _ => {}
         }
     }
     for lost in &journal.lost {
@@ -389,6 +446,15 @@ async fn verify_answered(reg: &Registry<'_>, server: &Server, journal: &Journal)
                     "host {name} answered 1000 is gone: {r}"
                 );
             }
+            Sent::Domain(d) if deleted.contains(&d.name) => {
+                let r = reg1.call(&domain_info(&d.name, &trid)).await;
+                assert_eq!(
+                    code(&r),
+                    Some(2303),
+                    "domain {} deleted with 1000: {r}",
+                    d.name
+                );
+            }
             Sent::Domain(d) => {
                 let owner = match sponsor.get(&d.name) {
                     None => "reg1",
@@ -422,7 +488,16 @@ async fn verify_answered(reg: &Registry<'_>, server: &Server, journal: &Journal)
                     assert!(r.contains(&want), "domain {}: no {want} in {r}", d.name);
                 }
             }
-            Sent::Transfer { .. } => continue,
+            // The new transfer code, unless the domain moved on (transfer, delete) since.
+            Sent::Update { name, code } => {
+                if deleted.contains(name) || sponsor.contains_key(name) {
+                    continue;
+                }
+                let r = reg1.call(&domain_info(name, &trid)).await;
+                let want = format!("<domain:pw>{code}</domain:pw>");
+                assert!(r.contains(&want), "domain {name}: no {want} in {r}");
+            }
+            Sent::Transfer { .. } | Sent::Delete { .. } => continue,
         }
         infos += 1;
     }
@@ -434,6 +509,16 @@ async fn verify_answered(reg: &Registry<'_>, server: &Server, journal: &Journal)
         let r = match sent {
             Sent::Host { name } => reg1.call(&host_info(name, &trid)).await,
             Sent::Domain(d) => reg1.call(&domain_info(&d.name, &trid)).await,
+            Sent::Delete { name } => {
+                let r = reg1.call(&domain_info(name, &trid)).await;
+                if code(&r) == Some(2303) {
+                    committed += 1;
+                }
+                continue;
+            }
+            // An update leaves no trace that tells from outside whether it committed; the
+            // resend below answers that.
+            Sent::Update { .. } => continue,
             Sent::Transfer { name } => {
                 let r = reg1.call(&domain_info(name, &trid)).await;
                 if r.contains("<domain:clID>reg2</domain:clID>") {
