@@ -1,5 +1,6 @@
 //! Crash safety: several TLS sessions create contacts, hosts and domains that reference
-//! them (and transfer some of those domains, which queues poll messages) while the test
+//! them (and change the transfer code of some of those domains and transfer them, which
+//! queues poll messages, or delete them) while the test
 //! kills the server with SIGKILL; the server is started again on the same database. Every
 //! create answered 1000 must then exist complete, through EPP `info` and in the tables,
 //! and the consistency checker (`consistency.rs`) must find nothing half-written. A few
@@ -646,7 +647,7 @@ fn kill_9_during_create_load_loses_nothing_answered(db: &Db) {
     });
     let c = figures.checked;
     eprintln!(
-        "crash figures ({}): kills {}, creates and transfers answered 1000: {}, in flight at \
+        "crash figures ({}): kills {}, commands answered 1000: {}, in flight at \
          a kill: {} (found committed after restart: {}; all sent again with their clTRID: \
          {}, each answered 1000 and executed once), EPP infos of answered objects: {}, \
          final consistency check: {} domains, {} contacts, {} hosts, {} history rows, {} poll \
