@@ -413,9 +413,17 @@ async fn verify_answered(reg: &Registry<'_>, server: &Server, journal: &Journal)
             _ => {}
         }
     }
+    // Lost deletes may have committed.
+    let mut maybe_deleted = BTreeSet::new();
     for lost in &journal.lost {
-        if let Sent::Transfer { name } = &lost.sent {
-            sponsor.insert(name.clone(), None);
+        match &lost.sent {
+            Sent::Transfer { name } => {
+                sponsor.insert(name.clone(), None);
+            }
+            Sent::Delete { name } => {
+                maybe_deleted.insert(name.clone());
+            }
+            _ => {}
         }
     }
     let mut reg1 = reg.session(server, "reg1").await;
@@ -456,6 +464,9 @@ async fn verify_answered(reg: &Registry<'_>, server: &Server, journal: &Journal)
                     d.name
                 );
             }
+            Sent::Domain(d)
+                if maybe_deleted.contains(&d.name)
+                    && code(&reg1.call(&domain_info(&d.name, &trid)).await) == Some(2303) => {}
             Sent::Domain(d) => {
                 let owner = match sponsor.get(&d.name) {
                     None => "reg1",
@@ -828,6 +839,12 @@ fn sqlite_full_durability_syncs_the_wal_before_each_answer() {
                 .unwrap();
             let deadline = std::time::Instant::now() + Duration::from_secs(10);
             while !all_threads_traced(server.pid()) {
+                // Attaching to a process that is not strace's child needs ptrace rights
+                // (Yama's ptrace_scope, CAP_SYS_PTRACE) that a CI container may lack.
+                if let Some(status) = strace.try_wait().unwrap() {
+                    eprintln!("skipping: strace could not attach to the server ({status})");
+                    return None;
+                }
                 assert!(
                     std::time::Instant::now() < deadline,
                     "strace did not attach"
@@ -848,12 +865,14 @@ fn sqlite_full_durability_syncs_the_wal_before_each_answer() {
                 .unwrap();
             assert!(status.success());
             strace.wait().unwrap();
-            std::fs::read_to_string(&trace)
+            let syncs = std::fs::read_to_string(&trace)
                 .unwrap()
                 .lines()
                 .filter(|l| l.contains("sync(") && l.contains("registry.sqlite3-wal>"))
-                .count()
+                .count();
+            Some(syncs)
         });
+        let Some(syncs) = syncs else { return };
         eprintln!("durability {durability}: {syncs} WAL syncs for {CREATES} creates");
         if per_commit {
             assert!(
