@@ -26,6 +26,7 @@ use crate::epp::{code, host_create};
 use crate::harness::{Client, Server};
 
 on_both_backends!(
+    concurrent_acks_of_one_message_remove_it_once,
     concurrent_creates_of_one_name_have_one_winner,
     deletes_racing_creates_that_reference_the_objects,
     concurrent_copies_of_one_transform_execute_once,
@@ -309,6 +310,78 @@ fn deletes_racing_creates_that_reference_the_objects(db: &Db) {
     });
     eprintln!(
         "race figures ({}): delete/create races {outcomes:?}",
+        backend(db)
+    );
+}
+
+/// Every session of a registrar acks the same poll message at once: one 1000, the rest
+/// 2303, and the queue is one message shorter.
+fn concurrent_acks_of_one_message_remove_it_once(db: &Db) {
+    let rounds = rounds(3);
+    let mut acks = 0;
+    runtime().block_on(async {
+        let reg = Registry::new(db).await;
+        let servers = servers(&reg, db);
+        let per_server = if servers.len() == 1 { 8 } else { 4 };
+        let mut clients = Vec::new();
+        for server in &servers {
+            for _ in 0..per_server {
+                clients.push(reg.session(server, "reg1").await);
+            }
+        }
+        let mut reg2 = reg.session(&servers[0], "reg2").await;
+        let sql = Sql::open(db).await;
+        for round in 0..rounds {
+            // A transfer away leaves reg1 a message.
+            let name = format!("ack{round}.no");
+            let transfer_code = format!("Transfer+Ack{round}");
+            reg.fixtures(&format!(
+                r#"@domain {{"name":"{name}","roid":"DOM96{round:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"authInfo":"{transfer_code}","clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z","exDate":"2025-06-01T12:00:00Z"}}"#
+            ))
+            .await;
+            let r = reg2
+                .call(&domain_transfer(&name, &transfer_code, &format!("AK{round}-t")))
+                .await;
+            assert_eq!(code(&r), Some(1000), "{r}");
+            let before = sql
+                .count("SELECT count(*) FROM poll_messages WHERE registrar = 'reg1'")
+                .await;
+            let r = clients[0].call(&crate::epp::poll_req(&format!("AK{round}-r"))).await;
+            assert_eq!(code(&r), Some(1301), "{r}");
+            let start = r.find("<msgQ").unwrap();
+            let id = r[start..]
+                .split("id=\"")
+                .nth(1)
+                .and_then(|x| x.split('"').next())
+                .unwrap()
+                .to_owned();
+            let calls = clients.iter_mut().enumerate().map(|(k, c)| {
+                let doc = format!(
+                    r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><poll op="ack" msgID="{id}"/><clTRID>AK{round}-{k}</clTRID></command></epp>"#
+                );
+                async move {
+                    let r = c.try_call(&doc).await.expect("an answer");
+                    (code(&r).unwrap(), r)
+                }
+            });
+            let answers = futures_util::future::join_all(calls).await;
+            acks += answers.len();
+            let won = answers.iter().filter(|a| a.0 == 1000).count();
+            assert_eq!(won, 1, "{answers:#?}");
+            assert!(answers.iter().all(|a| [1000, 2303].contains(&a.0)), "{answers:#?}");
+            let after = sql
+                .count("SELECT count(*) FROM poll_messages WHERE registrar = 'reg1'")
+                .await;
+            assert_eq!(after, before - 1);
+            let left = sql
+                .count(&format!("SELECT count(*) FROM poll_messages WHERE id = {id}"))
+                .await;
+            assert_eq!(left, 0);
+        }
+        consistency::check(db, false).await;
+    });
+    eprintln!(
+        "race figures ({}): ack races {rounds}, acks sent {acks}",
         backend(db)
     );
 }
