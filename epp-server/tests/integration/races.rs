@@ -3,6 +3,11 @@
 //!
 //! - Many concurrent creates of one domain name and one host name: exactly one 1000, the
 //!   rest 2302, one creating history row, the winner's data stored.
+//! - Copies of one transform with one clTRID on every session (a registrar resending after
+//!   a lost connection): executed once, every copy answered with the one response.
+//! - Acks of one poll message on every session of its registrar: one 1000, the rest 2303.
+//! - Deletes of a contact and a host racing domain creates that reference them: deletes
+//!   first or creates first, nothing in between.
 //! - Concurrent update (name servers, transfer code), delete, renew and transfer of one
 //!   domain, from the sponsor and from another registrar holding the transfer code: every
 //!   answer and the final state must equal some serial order of the operations. The
