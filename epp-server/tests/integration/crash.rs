@@ -599,13 +599,31 @@ async fn resend_lost(reg: &Registry<'_>, server: &Server, journal: &mut Journal)
 }
 
 fn kill_9_during_create_load_loses_nothing_answered(db: &Db) {
+    kill_during_load(db, 1);
+}
+
+/// Two server processes on one PostgreSQL database, the load spread over both; one is
+/// killed while the other keeps serving (and committing), then started again.
+#[test]
+fn postgres_kill_9_of_one_of_two_processes_loses_nothing_answered() {
+    if let Some(db) = Db::postgres() {
+        kill_during_load(&db, 2);
+    }
+}
+
+fn kill_during_load(db: &Db, processes: usize) {
     let kills = rounds(3);
     let figures = runtime().block_on(async {
         let reg = Registry::new(db).await;
         let journal = Mutex::new(Journal::default());
         let mut figures = Figures::default();
+        // The processes that survive every kill.
+        let mut others = Vec::new();
         for round in 0..kills {
             let mut server = reg.start();
+            if others.len() + 1 < processes {
+                others.push(reg.start());
+            }
             if round > 0 {
                 let mut j = std::mem::take(&mut *journal.lock().unwrap());
                 after_restart(&reg, &server, &mut j, &mut figures).await;
@@ -613,10 +631,14 @@ fn kill_9_during_create_load_loses_nothing_answered(db: &Db) {
             }
             let workers = 4u32;
             let mut pairs = Vec::new();
-            for _ in 0..workers {
+            for w in 0..workers as usize {
+                let target = match w % processes {
+                    0 => &server,
+                    k => &others[k - 1],
+                };
                 pairs.push((
-                    reg.session(&server, "reg1").await,
-                    reg.session(&server, "reg2").await,
+                    reg.session(target, "reg1").await,
+                    reg.session(target, "reg2").await,
                 ));
             }
             let acked = AtomicU64::new(0);
@@ -663,10 +685,10 @@ fn kill_9_during_create_load_loses_nothing_answered(db: &Db) {
          {}, each answered 1000 and executed once), EPP infos of answered objects: {}, \
          final consistency check: {} domains, {} contacts, {} hosts, {} history rows, {} poll \
          messages",
-        if db.pg().is_some() {
-            "postgres"
-        } else {
-            "sqlite"
+        match (db.pg().is_some(), processes) {
+            (false, _) => "sqlite",
+            (true, 1) => "postgres",
+            (true, _) => "postgres, one of two processes killed",
         },
         figures.kills,
         figures.answered,
