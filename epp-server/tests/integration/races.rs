@@ -6,6 +6,8 @@
 //! - Copies of one transform with one clTRID on every session (a registrar resending after
 //!   a lost connection): executed once, every copy answered with the one response.
 //! - Acks of one poll message on every session of its registrar: one 1000, the rest 2303.
+//! - Transfer requests for one domain from seven registrars: one pending transfer, one
+//!   token, one notification, one poll message.
 //! - Deletes of a contact and a host racing domain creates that reference them: deletes
 //!   first or creates first, nothing in between.
 //! - Concurrent update (name servers, transfer code), delete, renew and transfer of one
@@ -35,6 +37,7 @@ on_both_backends!(
     concurrent_creates_of_one_name_have_one_winner,
     deletes_racing_creates_that_reference_the_objects,
     concurrent_copies_of_one_transform_execute_once,
+    concurrent_transfer_requests_leave_one_pending_transfer,
     concurrent_update_delete_renew_transfer_equal_a_serial_order,
 );
 
@@ -387,6 +390,74 @@ fn concurrent_acks_of_one_message_remove_it_once(db: &Db) {
     });
     eprintln!(
         "race figures ({}): ack races {rounds}, acks sent {acks}",
+        backend(db)
+    );
+}
+
+/// Seven registrars request the transfer of one domain at once (without the code, so the
+/// holder is sent a one-time token): one 1001, the rest 2300 (a transfer is pending), and
+/// exactly one token, one notification to the holder and one poll message to the sponsor,
+/// all for the winner's request.
+fn concurrent_transfer_requests_leave_one_pending_transfer(db: &Db) {
+    let rounds = rounds(3);
+    let mut sent = 0;
+    runtime().block_on(async {
+        let reg = Registry::new(db).await;
+        let requesters: Vec<String> = (2..=8).map(|n| format!("reg{n}")).collect();
+        let mut more = String::new();
+        for r in &requesters[1..] {
+            more.push_str(&format!("@registrar {r} password=secret-{}\n", &r[3..]));
+        }
+        reg.fixtures(&more).await;
+        let servers = servers(&reg, db);
+        let mut clients = Vec::new();
+        for (k, r) in requesters.iter().enumerate() {
+            clients.push((r.clone(), reg.session(&servers[k % servers.len()], r).await));
+        }
+        let sql = Sql::open(db).await;
+        for round in 0..rounds {
+            let name = format!("wanted{round}.no");
+            reg.fixtures(&format!(
+                r#"@domain {{"name":"{name}","roid":"DOM95{round:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z","exDate":"2025-06-01T12:00:00Z"}}"#
+            ))
+            .await;
+            let notifications = sql.count("SELECT count(*) FROM notifications").await;
+            let calls = clients.iter_mut().map(|(r, c)| {
+                let doc = format!(
+                    r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><transfer op="request"><domain:transfer xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>{name}</domain:name></domain:transfer></transfer><clTRID>TR{round}-{r}</clTRID></command></epp>"#
+                );
+                let r = r.clone();
+                async move { (r, code(&c.try_call(&doc).await.expect("an answer")).unwrap()) }
+            });
+            let answers = futures_util::future::join_all(calls).await;
+            sent += answers.len();
+            let winners: Vec<_> = answers.iter().filter(|a| a.1 == 1001).collect();
+            assert_eq!(winners.len(), 1, "{answers:?}");
+            assert!(answers.iter().all(|a| [1001, 2300].contains(&a.1)), "{answers:?}");
+            let winner = &winners[0].0;
+            let tokens = sql
+                .rows(&format!(
+                    "SELECT requested_by FROM transfer_tokens WHERE domain = '{name}'"
+                ))
+                .await;
+            assert_eq!(tokens, vec![vec![Some(winner.clone())]]);
+            let after = sql.count("SELECT count(*) FROM notifications").await;
+            assert_eq!(after, notifications + 1, "one token sent to the holder");
+            let polls = sql
+                .count(&format!(
+                    "SELECT count(*) FROM poll_messages WHERE registrar = 'reg1' \
+                     AND msg LIKE '%[{name}]%'"
+                ))
+                .await;
+            assert_eq!(polls, 1, "one message to the sponsor");
+            let rows = history(&sql, "domain", &name).await;
+            assert_eq!(rows.len(), 2, "the fixture's row and the winner's: {rows:?}");
+            assert_eq!(&rows[1].1, winner);
+        }
+        consistency::check(db, true).await;
+    });
+    eprintln!(
+        "race figures ({}): transfer request races {rounds}, requests sent {sent}",
         backend(db)
     );
 }
