@@ -44,7 +44,13 @@ pub(crate) struct Registry<'a> {
 impl<'a> Registry<'a> {
     /// Loads the fixtures, every registrar allowed 9 sessions (the server's ceiling).
     pub(crate) async fn new(db: &'a Db) -> Registry<'a> {
-        let clock = Timestamp::parse(CLOCK).unwrap();
+        Self::at(db, CLOCK).await
+    }
+
+    /// [`Registry::new`] with the servers' registry clock starting at `clock` (the fixtures
+    /// keep their own dates).
+    pub(crate) async fn at(db: &'a Db, clock: &str) -> Registry<'a> {
+        let clock = Timestamp::parse(clock).unwrap();
         let text = std::fs::read_to_string(scripts_dir().join("fixtures/registry.inc"))
             .unwrap()
             .replace("sessions=3", "sessions=9");
@@ -78,6 +84,11 @@ impl<'a> Registry<'a> {
 
     /// [`Registry::start`] with more configuration overrides.
     pub(crate) fn start_with(&self, extra: &[(&str, &str)]) -> Server {
+        Server::start(&self.env(extra))
+    }
+
+    /// The server's environment: the database, no notifier, the registry clock, `extra`.
+    pub(crate) fn env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut env = self.db.env_with(&[
             ("EPP_SERVER__NOTIFY__METHOD", "off"),
             ("EPP_SERVER__TESTING__CLOCK_OFFSET", &self.offset),
@@ -87,7 +98,7 @@ impl<'a> Registry<'a> {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
-        Server::start(&env)
+        env
     }
 
     /// Client options trusting the development CA the first server created.

@@ -10,6 +10,8 @@
 //!   token, one notification, one poll message.
 //! - Deletes of a contact and a host racing domain creates that reference them: deletes
 //!   first or creates first, nothing in between.
+//! - The lifecycle schedulers of three processes over the same due domains (PostgreSQL):
+//!   each domain quarantined once.
 //! - Concurrent update (name servers, transfer code), delete, renew and transfer of one
 //!   domain, from the sponsor and from another registrar holding the transfer code: every
 //!   answer and the final state must equal some serial order of the operations. The
@@ -460,6 +462,82 @@ fn concurrent_transfer_requests_leave_one_pending_transfer(db: &Db) {
         "race figures ({}): transfer request races {rounds}, requests sent {sent}",
         backend(db)
     );
+}
+
+/// Three server processes start at once on one PostgreSQL database where a dozen domains
+/// are past their quarantine date, so each process's lifecycle scheduler runs over the
+/// same domains at start: each domain is quarantined once (one history row, one poll
+/// message to its sponsor), whichever process did it.
+#[test]
+fn schedulers_of_three_processes_quarantine_each_domain_once() {
+    let Some(db) = Db::postgres() else { return };
+    const DOMAINS: usize = 12;
+    runtime().block_on(async {
+        // Between quarantine (2025-03-10) and deletion (2025-04-10) of domains that expired
+        // on 2025-01-10.
+        let reg = Registry::at(&db, "2025-03-20T12:00:00Z").await;
+        let mut fixtures = String::new();
+        for k in 0..DOMAINS {
+            fixtures.push_str(&format!(
+                r#"@domain {{"name":"expired{k}.no","roid":"DOM94{k:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"clId":"reg1","crId":"reg1","crDate":"2024-01-10T12:00:00Z","exDate":"2025-01-10T12:00:00Z"}}
+"#
+            ));
+        }
+        reg.fixtures(&fixtures).await;
+        // The first start makes the development CA; the other two start together.
+        let first = reg.start();
+        let env = reg.env(&[]);
+        let mut others: Vec<Server> = (0..2)
+            .map(|_| Server::spawn(crate::harness::EPP_SERVER, &env, &[]))
+            .collect();
+        // Each process's first run is over when its scheduler counted it (a process that
+        // lost every domain to the others logs warnings only).
+        for s in &mut others {
+            s.wait_listening();
+        }
+        let mut lost = 0;
+        for s in std::iter::once(&first).chain(&others) {
+            let deadline = Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                let (_, body) = s.http_get("/metrics").await;
+                if body
+                    .lines()
+                    .any(|l| l.starts_with("epp_scheduler_runs_total{task=\"lifecycle\""))
+                {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "no lifecycle run:\n{}", s.log_text());
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            lost += s
+                .log_lines()
+                .iter()
+                .filter(|l| l.contains("lifecycle step failed") && l.contains("concurrently"))
+                .count();
+        }
+        let sql = Sql::open(&db).await;
+        for k in 0..DOMAINS {
+            let name = format!("expired{k}.no");
+            let rows = history(&sql, "domain", &name).await;
+            let q: Vec<_> = rows
+                .iter()
+                .filter(|r| r.0 == "lifecycle:quarantine")
+                .collect();
+            assert_eq!(q.len(), 1, "{name}: {rows:?}");
+            let polls = sql
+                .count(&format!(
+                    "SELECT count(*) FROM poll_messages WHERE registrar = 'reg1' \
+                     AND msg LIKE 'Domain [{name}] expired%'"
+                ))
+                .await;
+            assert_eq!(polls, 1, "{name}");
+        }
+        consistency::check(&db, true).await;
+        eprintln!(
+            "race figures (postgres, three processes): lifecycle race over {DOMAINS} domains \
+             ({lost} steps lost to another process, logged as warnings)"
+        );
+    });
 }
 
 /// The model of the contested domain.
