@@ -168,6 +168,11 @@ fn concurrent_copies_of_one_transform_execute_once(db: &Db) {
         let sql = Sql::open(db).await;
         for round in 0..rounds {
             let name = format!("resend{round}.no");
+            let renewal = format!("renewal{round}.no");
+            reg.fixtures(&format!(
+                r#"@domain {{"name":"{renewal}","roid":"DOM93{round:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z","exDate":"{EXPIRY}T12:00:00Z"}}"#
+            ))
+            .await;
             let copies = [
                 ("domain", format!("RS{round}-d"), {
                     let ns = ["ns1.example.com", "ns2.example.com"];
@@ -184,6 +189,13 @@ fn concurrent_copies_of_one_transform_execute_once(db: &Db) {
                     "contact",
                     format!("RS{round}-c"),
                     contact_create_org(&format!("RS{round}-c")),
+                ),
+                // A copy that runs after the first one committed finds the expiry moved:
+                // 2306 unless it gets the first copy's answer.
+                (
+                    "renew",
+                    format!("RS{round}-r"),
+                    Op::Renew { by: "reg1" }.document(&renewal, &format!("RS{round}-r")),
                 ),
             ];
             for (what, trid, doc) in copies {
@@ -211,7 +223,7 @@ fn concurrent_copies_of_one_transform_execute_once(db: &Db) {
     eprintln!(
         "race figures ({}): resend races {}, copies sent {sent}",
         backend(db),
-        2 * rounds
+        3 * rounds
     );
 }
 
