@@ -40,6 +40,7 @@ on_both_backends!(
     deletes_racing_creates_that_reference_the_objects,
     concurrent_copies_of_one_transform_execute_once,
     concurrent_transfer_requests_leave_one_pending_transfer,
+    concurrent_executes_with_one_token_transfer_once,
     concurrent_update_delete_renew_transfer_equal_a_serial_order,
 );
 
@@ -550,6 +551,80 @@ fn schedulers_of_three_processes_quarantine_each_domain_once() {
              ({lost} steps lost to another process, logged as warnings)"
         );
     });
+}
+
+/// The gaining registrar executes a requested transfer with the holder's one-time token on
+/// every one of its sessions at once: one 1000, the rest 2106 (already the sponsor); one
+/// transfer row, the token spent.
+fn concurrent_executes_with_one_token_transfer_once(db: &Db) {
+    let rounds = rounds(3);
+    let mut sent = 0;
+    runtime().block_on(async {
+        let reg = Registry::new(db).await;
+        let servers = servers(&reg, db);
+        let per_server = if servers.len() == 1 { 8 } else { 4 };
+        let mut clients = Vec::new();
+        for server in &servers {
+            for _ in 0..per_server {
+                clients.push(reg.session(server, "reg2").await);
+            }
+        }
+        let sql = Sql::open(db).await;
+        for round in 0..rounds {
+            let name = format!("token{round}.no");
+            reg.fixtures(&format!(
+                r#"@domain {{"name":"{name}","roid":"DOM92{round:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z","exDate":"2025-06-01T12:00:00Z"}}"#
+            ))
+            .await;
+            let r = clients[0]
+                .call(&format!(
+                    r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><transfer op="request"><domain:transfer xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>{name}</domain:name></domain:transfer></transfer><clTRID>TK{round}-q</clTRID></command></epp>"#
+                ))
+                .await;
+            assert_eq!(code(&r), Some(1001), "{r}");
+            // The token as the holder received it (nothing delivers the outbox here).
+            let body = sql
+                .rows("SELECT body FROM notifications ORDER BY id DESC LIMIT 1")
+                .await;
+            let body = body[0][0].clone().unwrap();
+            let token = body
+                .lines()
+                .find_map(|l| l.strip_prefix("    "))
+                .unwrap()
+                .trim()
+                .to_owned();
+            let calls = clients.iter_mut().enumerate().map(|(k, c)| {
+                let doc = format!(
+                    r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><extension><command xmlns="http://www.norid.no/xsd/no-ext-epp-1.0"><transfer op="execute"><domain:transfer xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>{name}</domain:name></domain:transfer></transfer><extension><no-ext-domain:transfer xmlns:no-ext-domain="http://www.norid.no/xsd/no-ext-domain-1.1"><no-ext-domain:token>{token}</no-ext-domain:token></no-ext-domain:transfer></extension><clTRID>TK{round}-{k}</clTRID></command></extension></epp>"#
+                );
+                async move {
+                    let r = c.try_call(&doc).await.expect("an answer");
+                    (code(&r).unwrap(), r)
+                }
+            });
+            let answers = futures_util::future::join_all(calls).await;
+            sent += answers.len();
+            assert_eq!(answers.iter().filter(|a| a.0 == 1000).count(), 1, "{answers:#?}");
+            assert!(answers.iter().all(|a| [1000, 2106].contains(&a.0)), "{answers:#?}");
+            let rows = history(&sql, "domain", &name).await;
+            let executes = rows
+                .iter()
+                .filter(|r| r.0 == "domain:transfer-execute")
+                .count();
+            assert_eq!(executes, 1, "{rows:?}");
+            let tokens = sql
+                .count(&format!(
+                    "SELECT count(*) FROM transfer_tokens WHERE domain = '{name}'"
+                ))
+                .await;
+            assert_eq!(tokens, 0, "the token is spent");
+        }
+        consistency::check(db, true).await;
+    });
+    eprintln!(
+        "race figures ({}): token execute races {rounds}, executes sent {sent}",
+        backend(db)
+    );
 }
 
 /// The model of the contested domain.
