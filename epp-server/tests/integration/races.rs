@@ -92,6 +92,14 @@ fn concurrent_creates_of_one_name_have_one_winner(db: &Db) {
         for round in 0..rounds {
             let domain = format!("race{round}.no");
             let host = format!("ns.race{round}.example.com");
+            // Holders of their own each round (Norid allows 100 domains per organization):
+            // clients[0] is reg1's, clients[1] reg2's.
+            let mut holders = Vec::new();
+            for c in &mut clients[..2] {
+                let r = c.1.call(&contact_create_org(&format!("RC{round}-o"))).await;
+                holders.push(crate::crash::element(&r, "contact:id").unwrap().to_owned());
+            }
+            let holders = &holders;
             for (what, key) in [("domain", &domain), ("host", &host)] {
                 let calls = clients.iter_mut().enumerate().map(|(i, (registrar, c))| {
                     let trid = format!("RC{round}-{what}-{i}");
@@ -99,10 +107,10 @@ fn concurrent_creates_of_one_name_have_one_winner(db: &Db) {
                         host_create(key, &trid)
                     } else if *registrar == "reg1" {
                         let ns = ["ns1.example.com", "ns2.example.com"];
-                        domain_create(key, "ACME1O", "ROLE1R", ns, "Code+1234", &trid)
+                        domain_create(key, &holders[0], "ROLE1R", ns, "Code+1234", &trid)
                     } else {
                         let ns = ["ns1.other.net", "ns1.example.com"];
-                        domain_create(key, "BETA2O", "ROLE2R", ns, "Code+5678", &trid)
+                        domain_create(key, &holders[1], "ROLE2R", ns, "Code+5678", &trid)
                     };
                     let registrar = *registrar;
                     async move {
@@ -174,12 +182,17 @@ fn concurrent_copies_of_one_transform_execute_once(db: &Db) {
                 r#"@domain {{"name":"{renewal}","roid":"DOM93{round:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z","exDate":"{EXPIRY}T12:00:00Z"}}"#
             ))
             .await;
+            // A holder of its own each round: Norid allows 100 domains per organization.
+            let r = clients[0]
+                .call(&contact_create_org(&format!("RS{round}-o")))
+                .await;
+            let holder = crate::crash::element(&r, "contact:id").unwrap().to_owned();
             let copies = [
                 ("domain", format!("RS{round}-d"), {
                     let ns = ["ns1.example.com", "ns2.example.com"];
                     domain_create(
                         &name,
-                        "ACME1O",
+                        &holder,
                         "ROLE1R",
                         ns,
                         "Code+1234",
