@@ -42,3 +42,54 @@ fn conditions_doc_matches_the_catalogue() {
         );
     }
 }
+
+/// The table is complete only if no code emits a condition code of its own: outside the
+/// catalogue (`policy/condition.rs`) and test modules, no source file of the crates that
+/// build responses may spell one (`"EC002003"`). Conditions are made from the catalogue's
+/// definitions, and epp-session's script runner also checks every condition code of every
+/// reply against the catalogue.
+#[test]
+fn condition_codes_are_spelled_only_in_the_catalogue() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut offenders = Vec::new();
+    let mut files = 0;
+    for krate in ["epp-norid-ext", "epp-session", "epp-server"] {
+        let mut stack = vec![root.join(krate).join("src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs")
+                    || path.ends_with("policy/condition.rs")
+                {
+                    continue;
+                }
+                files += 1;
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Test modules come last in a file (STYLE.md); what they spell is expected
+                // output, not emitted.
+                let body = text.split("#[cfg(test)]").next().unwrap_or("");
+                for (i, _) in body.match_indices('"') {
+                    let lit = &body[i + 1..];
+                    let code: String = lit.chars().take(9).collect();
+                    let b = code.as_bytes();
+                    if b.len() == 9
+                        && (code.starts_with("EC") || code.starts_with("NC"))
+                        && b[2..8].iter().all(u8::is_ascii_digit)
+                        && b[8] == b'"'
+                    {
+                        offenders.push(format!("{}: {}", path.display(), &code[..8]));
+                    }
+                }
+            }
+        }
+    }
+    assert!(files > 50, "only {files} source files found");
+    assert!(
+        offenders.is_empty(),
+        "condition codes spelled outside the catalogue: {offenders:?}"
+    );
+}

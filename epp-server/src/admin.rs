@@ -1,5 +1,5 @@
-//! The admin subcommands that work on the registry database: `migrate`, `registrar …`
-//! and the test-environment `domain set-expiry`.
+//! The admin subcommands that work on the registry database: `migrate`, `registrar …`,
+//! `registrant invalidate` and the test-environment `domain set-expiry`.
 //!
 //! Each opens the configured store (applying pending migrations, as `serve` does), commits
 //! one change set as a registry job (`ChangeMeta.registrar = None`, command
@@ -13,11 +13,12 @@ use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use epp_session::lifecycle;
 use epp_session::store::model::{
     CertFingerprint, NewRegistrar, PasswordInput, Registrar, RegistrarChange, WITHDRAWN_REGISTRAR,
 };
 use epp_session::store::{Change, ChangeMeta, ChangeSet, Store, StoreError};
-use epp_xml::{ClientId, Date, DomainName, Password, Timestamp};
+use epp_xml::{ClientId, ContactId, Date, DomainName, Password, Timestamp};
 
 use crate::clock::RegistryClock;
 use crate::config::{Config, Mode};
@@ -101,6 +102,20 @@ pub(crate) enum DomainCommand {
         /// The new expiry: YYYY-MM-DD (keeping the time of day) or an xs:dateTime such as
         /// 2026-01-31T12:00:00Z.
         expiry: String,
+    },
+}
+
+/// `epp-server registrant …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegistrantCommand {
+    /// The holder no longer qualifies (e.g. an organization struck from Enhetsregisteret):
+    /// mark it (it can take no new domain) and start the deletion process for all its
+    /// domains (out of the DNS in 30 days, deleted in 60), sending each sponsor Norid's
+    /// invalid-registrant-started poll message. Recorded in the history of the contact and
+    /// of each domain.
+    Invalidate {
+        /// The holder's contact id, e.g. ACME1O.
+        contact: String,
     },
 }
 
@@ -347,6 +362,50 @@ fn set_expiry(config: &Config, name: &str, expiry: &str) -> Result<(), Error> {
             StoreError::Conflict(epp_session::store::ObjectKey::Domain(name.clone())),
         ))
     })
+}
+
+/// `epp-server registrant …`
+pub(crate) fn registrant(config: &Config, command: RegistrantCommand) -> Result<(), Error> {
+    let clock = RegistryClock::new(config.testing.clock_offset);
+    match command {
+        RegistrantCommand::Invalidate { contact } => {
+            let id = ContactId::new(contact.as_str())
+                .map_err(|e| Error::InvalidArgument(format!("invalid contact id: {e}")))?;
+            with_store(config, |store| async move {
+                let done = match lifecycle::invalidate_registrant(&store, clock.now(), &id).await {
+                    Ok(done) => done,
+                    Err(StoreError::NotFound(_)) => {
+                        return Err(Error::Refused(format!("no contact {id}")));
+                    }
+                    Err(source) => {
+                        return Err(Error::store(format!("invalidating holder {id}"), source));
+                    }
+                };
+                match done.domains.as_slice() {
+                    [] => println!(
+                        "no deletion started: holder {id} holds no domains, or they are in \
+                         the deletion process already; it is marked as no longer qualifying \
+                         (it can take no new domain)"
+                    ),
+                    names => println!(
+                        "deletion started for {} domain{} of holder {id}: out of the DNS on {}, \
+                         deleted on {} (earlier dates kept): {}; sponsors notified; recorded \
+                         in history",
+                        names.len(),
+                        if names.len() == 1 { "" } else { "s" },
+                        done.delete_from_dns,
+                        done.delete_from_registry,
+                        names
+                            .iter()
+                            .map(DomainName::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+                Ok(())
+            })
+        }
+    }
 }
 
 /// A new expiry: an instant, or a date that keeps the current time of day.

@@ -1,5 +1,5 @@
 //! The command line: `epp-server [--config FILE] [serve | migrate | registrar … | domain
-//! set-expiry | config check]`.
+//! set-expiry | registrant invalidate | config check]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::admin::{self, DomainCommand, RegistrarCommand};
+use crate::admin::{self, DomainCommand, RegistrantCommand, RegistrarCommand};
 use crate::config::{Config, Mode};
 use crate::error::Error;
 use crate::serve::{Wiring, serve};
@@ -54,6 +54,9 @@ enum Command {
     /// Test-environment domain commands.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Domain holder (registrant) decisions of the registry.
+    #[command(subcommand)]
+    Registrant(RegistrantCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -98,6 +101,7 @@ fn run<W: Wiring>(cli: Cli, wiring: W) -> Result<(), Error> {
         Command::Migrate => admin::migrate(&config),
         Command::Registrar(command) => admin::registrar(&config, command),
         Command::Domain(command) => admin::domain(&config, command),
+        Command::Registrant(command) => admin::registrant(&config, command),
         Command::Serve => {
             crate::log::init(&config.log)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()

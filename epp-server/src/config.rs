@@ -383,6 +383,9 @@ pub struct SessionConfig {
     /// The applicant declaration version accepted on domain create and update (Norid:
     /// only the current one).
     pub applicant_dataset_version: String,
+    /// How long a host's address change waits for the registry's DNS check before the
+    /// scheduler decides it and queues the late response (Norid: 5-10 minutes).
+    pub host_check_delay: HumanDuration,
 }
 
 impl Default for SessionConfig {
@@ -395,6 +398,7 @@ impl Default for SessionConfig {
             renew_data: true,
             applicant_dataset_version: epp_session::SessionConfig::default()
                 .applicant_dataset_version,
+            host_check_delay: HumanDuration::from_secs(300),
         }
     }
 }
@@ -854,6 +858,7 @@ impl Config {
         c.max_check_names = usize::try_from(l.max_check_names).unwrap_or(usize::MAX);
         c.replay_window = s.replay_window.get();
         c.renew_data = s.renew_data;
+        c.host_check_delay = s.host_check_delay.get();
         c.applicant_dataset_version
             .clone_from(&s.applicant_dataset_version);
         Ok(c)

@@ -236,6 +236,20 @@ fn log_lifecycle(report: &LifecycleReport, now: Timestamp) {
             "domain lifecycle advanced"
         );
     }
+    if !report.transfers_lapsed.is_empty() {
+        tracing::info!(
+            %now,
+            domains = %names(&report.transfers_lapsed),
+            "transfer requests lapsed (token expired)"
+        );
+    }
+    if !report.hosts_checked.is_empty() {
+        let hosts: Vec<&str> = report.hosts_checked.iter().map(|h| h.as_str()).collect();
+        tracing::info!(%now, hosts = %hosts.join(","), "host address changes decided");
+    }
+    for (host, error) in &report.hosts_failed {
+        tracing::warn!(%host, %error, "host address check failed; retried at the next run");
+    }
     for (domain, error) in &report.failed {
         tracing::warn!(%domain, %error, "domain lifecycle step failed; retried at the next run");
     }

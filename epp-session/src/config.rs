@@ -42,6 +42,10 @@ pub struct SessionConfig {
     /// How many times a transform is run again when the store reports a concurrent
     /// change, before it is answered with 2400.
     pub conflict_retries: u32,
+    /// How long a host's address change waits for the registry's DNS check before the
+    /// scheduler ([`lifecycle::advance`](crate::registry::lifecycle::advance)) decides it
+    /// and queues the late response (Norid: "within 5-10 minutes").
+    pub host_check_delay: Duration,
 }
 
 impl Default for SessionConfig {
@@ -59,6 +63,7 @@ impl Default for SessionConfig {
             max_check_names: 100,
             renew_data: true,
             conflict_retries: 5,
+            host_check_delay: Duration::from_secs(300),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! associations, limits. Each maps to one entry of the condition catalogue.
 
 use epp_norid_ext::policy::{Condition, ConditionDef, ObjectKind, Refusal, defs};
-use epp_xml::ResultCode;
+use epp_xml::{ClientId, ResultCode};
 
 use crate::services::{RateLimitExceeded, per_text};
 use crate::store::StoreError;
@@ -88,6 +88,8 @@ pub(crate) enum Problem {
     SuperordinateMissing { host: String, domain: String },
     /// 2201: an in-zone host's superordinate domain is another registrar's.
     SuperordinateNotSponsor { host: String, domain: String },
+    /// 2306: the registry found the holder no longer qualifies.
+    HolderInvalid { id: String, since: String },
 }
 
 impl Problem {
@@ -118,6 +120,7 @@ impl Problem {
             P::TokenExpired { .. } => &defs::TOKEN_EXPIRED,
             P::SuperordinateMissing { .. } => &defs::SUPERORDINATE_MISSING,
             P::SuperordinateNotSponsor { .. } => &defs::SUPERORDINATE_NOT_SPONSOR,
+            P::HolderInvalid { .. } => &defs::HOLDER_INVALID,
         }
     }
 
@@ -217,6 +220,10 @@ impl Problem {
                 "Host [{host}] lies under domain [{domain}], which is sponsored by another \
                  registrar."
             ),
+            P::HolderInvalid { id, since } => format!(
+                "Contact [{id}] no longer qualifies as a domain holder (since {since}); the \
+                 deletion process for its domains has started."
+            ),
         }
     }
 
@@ -241,6 +248,20 @@ pub(crate) struct Refused {
     pub(crate) code: ResultCode,
     pub(crate) reason: String,
     pub(crate) conditions: Vec<Condition>,
+    /// Who gets Norid's `response-copy` of this refusal: the sponsor of the object another
+    /// registrar tried to take (a refused transfer execute).
+    pub(crate) copy: Option<ResponseCopyTo>,
+}
+
+/// The recipient and entries of a `response-copy` of a refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResponseCopyTo {
+    /// The registrar to tell.
+    pub(crate) registrar: ClientId,
+    /// Entry `command`, e.g. `transfer-execute`.
+    pub(crate) command: &'static str,
+    /// Entry `objectname`.
+    pub(crate) object_name: String,
 }
 
 impl Refused {
@@ -250,6 +271,7 @@ impl Refused {
             code,
             reason: reason.into(),
             conditions: Vec::new(),
+            copy: None,
         }
     }
 }
@@ -260,6 +282,7 @@ impl From<Problem> for Refused {
             code: p.result_code(),
             reason: p.details(),
             conditions: vec![p.condition()],
+            copy: None,
         }
     }
 }
@@ -270,13 +293,17 @@ impl From<Refusal> for Refused {
             code: r.result_code(),
             reason: r.reason(),
             conditions: vec![r.condition()],
+            copy: None,
         }
     }
 }
 
 impl From<StoreError> for Refused {
     fn from(e: StoreError) -> Self {
-        Problem::from_store(&e).into()
+        match e {
+            StoreError::QuotaExceeded(r) => (*r).into(),
+            e => Problem::from_store(&e).into(),
+        }
     }
 }
 

@@ -16,11 +16,12 @@ use epp_xml::{
 };
 
 use crate::config::SessionConfig;
-use crate::problem::{Problem, Refused};
+use crate::problem::{Problem, Refused, ResponseCopyTo};
 use crate::registry::{self, Answer, CommandInfo, Ctx, Declared};
 use crate::services::{Services, SessionSlot};
 use crate::store::model::{
-    CertFingerprint, LoginCheck, PasswordInput, RegistrarChange, WITHDRAWN_REGISTRAR,
+    CertFingerprint, LoginCheck, NewPollMessage, ObjectKind, PasswordInput, PollPayload,
+    RegistrarChange, WITHDRAWN_REGISTRAR,
 };
 use crate::store::{Change, ChangeMeta, ChangeSet, Store, StoreError};
 
@@ -746,6 +747,10 @@ impl<S: Store> Session<S> {
                     cl_trid.clone(),
                     sv.clone(),
                 );
+                if let Some(to) = &refused.copy {
+                    self.copy_refusal(info, &me, &refused, to, cl_trid.clone(), sv.clone(), now)
+                        .await;
+                }
                 let mut outcome = self.outcome(info.label, refused.code.code(), cl_trid, Some(sv));
                 outcome.refusal = refusal;
                 Reply {
@@ -1044,6 +1049,53 @@ impl<S: Store> Session<S> {
         let mut out = Vec::with_capacity(1024);
         epp_norid_ext::encode_response(&r, &mut out);
         out
+    }
+
+    /// Queues Norid's `response-copy` of a refusal for the registrar the registry logic
+    /// names (the sponsor of a domain another registrar tried to take): the refusal as a
+    /// client that declared every extension would get it, without `<msgQ>`. Best effort:
+    /// when the commit fails, the refusal still goes out and only the copy is missing.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site; the values are distinct"
+    )]
+    async fn copy_refusal(
+        &self,
+        info: &CommandInfo,
+        me: &ClientId,
+        refused: &Refused,
+        to: &ResponseCopyTo,
+        cl_trid: Option<ClTrid>,
+        sv: SvTrid,
+        now: Timestamp,
+    ) {
+        let all = Declared {
+            obj_uris: Default::default(),
+            ext_uris: [norid_ns::NO_EXT_RESULT.to_owned()].into_iter().collect(),
+        };
+        let bytes = self.refusal_bytes(info, &all, refused, None, cl_trid.clone(), sv.clone());
+        let meta = ChangeMeta {
+            registrar: Some(me.clone()),
+            time: now,
+            cl_trid,
+            sv_trid: Some(sv),
+            command: info.label.into(),
+        };
+        let set = ChangeSet::new(meta).with(Change::EnqueuePoll(NewPollMessage {
+            registrar: to.registrar.clone(),
+            text: format!(
+                "EPP response to a transaction executed on your behalf: objecttype [domain] \
+                 command [{}] objectname [{}]",
+                to.command, to.object_name
+            ),
+            payload: PollPayload::ResponseCopy {
+                object: ObjectKind::Domain,
+                command: to.command.to_owned(),
+                object_name: to.object_name.clone(),
+                response: String::from_utf8_lossy(&bytes).into_owned(),
+            },
+        }));
+        let _ = self.store.commit(set).await;
     }
 
     /// Serialises a refusal: conditions (`EC001025` first on mutating commands) when the

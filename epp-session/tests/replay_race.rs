@@ -18,7 +18,7 @@ use epp_session::store::suite::block_on;
 use epp_session::store::{ChangeSet, CommitReceipt, MemoryStore, Store, StoreError};
 use epp_session::testing::Harness;
 use epp_session::testing::script::Script;
-use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
+use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password, Timestamp};
 
 /// A [`MemoryStore`] whose next replay lookup finds nothing once `stale` is set.
 struct StaleReplay {
@@ -95,6 +95,13 @@ impl Store for StaleReplay {
     }
     async fn transfer_token(&self, d: &DomainName) -> Result<Option<TransferToken>, StoreError> {
         self.inner.transfer_token(d).await
+    }
+    async fn expired_transfer_tokens(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TransferToken>, StoreError> {
+        self.inner.expired_transfer_tokens(before, limit).await
     }
     async fn replay(&self, r: &ClientId, t: &ClTrid) -> Result<Option<ReplayRecord>, StoreError> {
         if self.stale.swap(false, Ordering::SeqCst) {

@@ -19,7 +19,7 @@ use epp_session::store::suite::block_on;
 use epp_session::store::{ChangeSet, CommitReceipt, MemoryStore, Store, StoreError};
 use epp_session::testing::Harness;
 use epp_session::testing::script::Script;
-use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
+use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password, Timestamp};
 
 /// A [`MemoryStore`] whose next read of the domain or its token, once `stale` is set,
 /// returns the saved earlier state.
@@ -113,6 +113,13 @@ impl Store for StaleReads {
             return Ok(t);
         }
         self.inner.transfer_token(d).await
+    }
+    async fn expired_transfer_tokens(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TransferToken>, StoreError> {
+        self.inner.expired_transfer_tokens(before, limit).await
     }
     async fn replay(&self, r: &ClientId, t: &ClTrid) -> Result<Option<ReplayRecord>, StoreError> {
         self.inner.replay(r, t).await

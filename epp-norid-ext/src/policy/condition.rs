@@ -167,6 +167,7 @@ macro_rules! catalogue {
             &defs::TOKEN_EXPIRED,
             &defs::SUPERORDINATE_MISSING,
             &defs::SUPERORDINATE_NOT_SPONSOR,
+            &defs::HOLDER_INVALID,
         ];
     };
 }
@@ -442,6 +443,10 @@ catalogue! {
     NOTIFY_MOBILE = "EC002972", Error, code(2306), Ours,
         "Mobile number not registered",
         "Mobile number [<number>] is not registered for the holder of domain [<name>].";
+    /// A transfer request whose one-time token expired unused (late response).
+    TRANSFER_LAPSED = "EC002973", Info, code(1000), Ours,
+        "Transfer request expired",
+        "The transfer request for domain [<name>] was cancelled: the one-time token expired at <dateTime> unused.";
     /// A transfer to the registrar that sponsors the domain (session).
     ALREADY_SPONSOR = "EC002980", Error, code(2106), Ours,
         "Domain already sponsored by the registrar",
@@ -517,6 +522,10 @@ catalogue! {
     POSTAL_INFO_TYPE = "EC003916", Error, code(2306), Ours,
         "Postal info type not used",
         "Only postalInfo type=\"loc\" is used at .no, not type=\"int\".";
+    /// A holder the registry found no longer qualifies (session).
+    HOLDER_INVALID = "EC003917", Error, code(2306), Ours,
+        "Holder no longer qualifies",
+        "Contact [<id>] no longer qualifies as a domain holder (since <date>); the deletion process for its domains has started.";
 
     /// More than 4 addresses on a host.
     HOST_ADDRESS_COUNT = "EC004901", Error, code(2306), Ours,
@@ -548,6 +557,13 @@ catalogue! {
     SUPERORDINATE_NOT_SPONSOR = "EC004908", Error, code(2201), Ours,
         "Superordinate domain sponsored by another registrar",
         "Host [<name>] lies under domain [<domain>], which is sponsored by another registrar.";
+    /// A host name that is not a host name (RFC 952, RFC 1123).
+    HOST_NAME_SYNTAX = "EC004909", Error, code(2005), Ours,
+        "Invalid host name", "Host name [<name>] is not valid: <reason>.";
+    /// An address change waits for the registry's DNS check (answered 1001).
+    HOST_UPDATE_PENDING = "EC004960", Info, code(1001), Ours,
+        "Host update pending",
+        "The address change of host [<name>] waits for the registry's DNS check; the result comes as a late response in the poll queue.";
 }
 
 /// The kind of object a condition names.
@@ -667,6 +683,24 @@ pub fn transfer_token_sent(domain: &str, channel: TokenChannel) -> Condition {
     };
     defs::TRANSFER_TOKEN_SENT.with_details(format!(
         "A one-time transfer token for domain [{domain}] has been sent to the holder by {by}."
+    ))
+}
+
+/// `EC004960` (info): a host update changed addresses; the change waits for the registry's
+/// DNS check and its result comes as an `epp-late-response` poll message; goes with 1001.
+pub fn host_update_pending(host: &str) -> Condition {
+    defs::HOST_UPDATE_PENDING.with_details(format!(
+        "The address change of host [{host}] waits for the registry's DNS check; the result \
+         comes as a late response in the poll queue."
+    ))
+}
+
+/// `EC002973` (info): a pending transfer request lapsed because its one-time token expired
+/// unused; goes with 1000 in the `epp-late-response` to the request.
+pub fn transfer_lapsed(domain: &str, expired: epp_xml::Timestamp) -> Condition {
+    defs::TRANSFER_LAPSED.with_details(format!(
+        "The transfer request for domain [{domain}] was cancelled: the one-time token expired \
+         at {expired} unused."
     ))
 }
 

@@ -18,6 +18,57 @@ pub fn is_under_no(host: &HostName) -> bool {
     host.as_str().ends_with(".no")
 }
 
+/// Longest host name, in characters (RFC 1035 section 2.3.4, without the root's dot).
+pub const MAX_HOST_NAME: usize = 253;
+
+/// Checks that a host name is one (RFC 5732 section 2.1: host names follow RFC 952 and
+/// RFC 1123), so that nothing but a name a resolver can look up reaches the zone: ASCII
+/// (an IDN travels in ACE form), at most [`MAX_HOST_NAME`] characters, at least two
+/// labels, each of 1-63 letters, digits and hyphens that neither begins nor ends with a
+/// hyphen, and a top label that is not all digits. The schema type (`eppcom:labelType`,
+/// any token of 1-255 characters) checks none of this.
+///
+/// # Errors
+///
+/// [`Refusal::HostNameSyntax`] (2005) with the rule broken.
+pub fn check_host_name(host: &HostName) -> Result<(), Refusal> {
+    let name = host.as_str();
+    let fail = |reason| {
+        Err(Refusal::HostNameSyntax {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    if name.len() > MAX_HOST_NAME {
+        return fail("it is longer than 253 characters");
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return fail("it must have at least two labels");
+    }
+    for label in &labels {
+        if label.is_empty() || label.len() > 63 {
+            return fail("a label must have 1-63 characters");
+        }
+        if !label
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        {
+            return fail("a label has a character other than a-z, 0-9 and -");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return fail("a label begins or ends with a hyphen");
+        }
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|c| c.is_ascii_digit()))
+    {
+        return fail("the top label is all digits");
+    }
+    Ok(())
+}
+
 /// Checks the addresses a host ends up with (create, or update after add and rem).
 ///
 /// * at most [`MAX_HOST_ADDRESSES`];
@@ -126,6 +177,51 @@ mod tests {
 
     fn ips(list: &[&str]) -> Vec<IpAddr> {
         list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    /// Found by the hostile-input suite: a host named `ns1.x';--.no` was accepted, as the
+    /// schema type allows any token.
+    #[test]
+    fn host_names_follow_rfc_952_and_1123() {
+        for ok in [
+            "ns1.example.no",
+            "a.b",
+            "xn--rksy-qoa.no",
+            "1.2.3.example.com",
+            "ns-1.x-y.no",
+        ] {
+            assert!(check_host_name(&host(ok)).is_ok(), "{ok}");
+        }
+        // 254 characters: over the DNS limit, within the schema's 255.
+        let long = format!(
+            "{}.{}.no",
+            vec!["a".repeat(63); 3].join("."),
+            "a".repeat(59)
+        );
+        for (bad, why) in [
+            ("ns1.x';--.no", "character"),
+            ("ns1 .example.no", "character"),
+            ("ns_1.example.no", "character"),
+            ("ns1.ex\u{e6}mple.no", "character"),
+            ("localhost", "two labels"),
+            ("ns1..example.no", "1-63"),
+            ("ns1.example.no.", "1-63"),
+            (".example.no", "1-63"),
+            ("-ns1.example.no", "hyphen"),
+            ("ns1-.example.no", "hyphen"),
+            ("ns1.example.123", "all digits"),
+            ("192.0.2.1", "all digits"),
+            (long.as_str(), "253"),
+        ] {
+            match check_host_name(&host(bad)) {
+                Err(e @ Refusal::HostNameSyntax { .. }) => {
+                    assert!(e.to_string().contains(why), "{bad}: {e}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let label64 = format!("{}.no", "a".repeat(64));
+        assert!(check_host_name(&host(&label64)).is_err());
     }
 
     #[test]

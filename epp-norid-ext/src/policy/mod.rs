@@ -15,7 +15,7 @@
 //! | renew, transfer, lifecycle | [`renew`], [`transfer_renewal`], [`renew_window_opens`], [`ExpiryLifecycle`], [`transfer_token_expires`], [`poll_auto_ack_at`], [`generate_transfer_token`], [`token_delivery`] |
 //! | time | [`OsloTime`], [`oslo_date`], [`utc_offset_secs`], [`add_months_oslo`] |
 //! | contacts | [`generate_contact_id`], [`check_identity`], [`check_memberships`], [`check_organization_link`], [`check_role_contact_link`], [`check_phone`], [`normalize_country_code`], [`normalize_postcode`], [`check_postal_info_type`], [`check_email`] |
-//! | hosts | [`check_host_addresses`], [`check_host_contact_count`], [`check_host_contact`] |
+//! | hosts | [`check_host_name`], [`check_host_addresses`], [`check_host_contact_count`], [`check_host_contact`] |
 //! | svTRID | [`SvTridGenerator`] |
 //! | conditions | [`CATALOGUE`], [`defs`], [`command_completed`], [`command_failed`], [`transfer_token_sent`], [`to_conditions`] |
 //!
@@ -45,7 +45,7 @@ mod zones;
 pub use condition::{
     Accompanies, CATALOGUE, Condition, ConditionDef, ObjectKind, Origin, SESSION, Severity,
     TokenChannel, Verb, catalogue_markdown, command_completed, command_failed, defs,
-    max_sig_life_ignored, transfer_token_sent,
+    host_update_pending, max_sig_life_ignored, transfer_lapsed, transfer_token_sent,
 };
 pub use contact::{
     ContactKind, IdentityKind, MAX_ORGANIZATIONS, RegistrantFacts, check_email, check_identity,
@@ -67,8 +67,8 @@ pub use domain::{
     transfer_code_matches,
 };
 pub use host::{
-    MAX_HOST_ADDRESSES, MAX_HOST_CONTACTS, check_host_addresses, check_host_contact,
-    check_host_contact_count, is_under_no,
+    MAX_HOST_ADDRESSES, MAX_HOST_CONTACTS, MAX_HOST_NAME, check_host_addresses, check_host_contact,
+    check_host_contact_count, check_host_name, is_under_no,
 };
 pub use name::{
     HolderCounts, NORWEGIAN_LETTERS, NoDomainName, ORGANIZATION_QUOTA, PERSON_PRIVATE_QUOTA,

@@ -213,6 +213,24 @@ pub struct HolderCounts {
     pub private_and_geographic: u32,
 }
 
+impl HolderCounts {
+    /// Counts stored names by quota scope. A name that no longer parses (a zone withdrawn
+    /// since it was registered) counts nowhere.
+    pub fn tally<'a>(names: impl IntoIterator<Item = &'a DomainName>) -> Self {
+        let mut counts = HolderCounts::default();
+        for name in names {
+            match parse_domain_name(name).map(|n| n.zone().kind()) {
+                Ok(ZoneKind::TopLevel) => counts.directly_under_no += 1,
+                Ok(ZoneKind::Private | ZoneKind::Geographic) => {
+                    counts.private_and_geographic += 1;
+                }
+                _ => {}
+            }
+        }
+        counts
+    }
+}
+
 /// Decides whether a holder may take one more name in `zone` (on create, and for the new
 /// holder on a registrant change), from its type and its current counts.
 ///
@@ -601,6 +619,31 @@ mod tests {
         assert_eq!(Zone::all().count(), 754);
         assert_eq!(Zone::lookup("priv.no").unwrap().kind(), ZoneKind::Private);
         assert!(Zone::lookup("telemark.no").is_none());
+    }
+
+    #[test]
+    fn holder_counts_tally_names_by_scope() {
+        let names: Vec<DomainName> = [
+            "acme.no",
+            "beta.no",
+            "ola.priv.no",
+            "kari.oslo.no",
+            "skole.vgs.no",
+            // Not a registrable name (one-letter label): counted nowhere.
+            "f.no",
+        ]
+        .iter()
+        .map(|n| DomainName::new(*n).unwrap())
+        .collect();
+        let counts = HolderCounts::tally(&names);
+        assert_eq!(
+            counts,
+            HolderCounts {
+                directly_under_no: 2,
+                private_and_geographic: 2,
+            }
+        );
+        assert_eq!(HolderCounts::tally([]), HolderCounts::default());
     }
 
     #[test]

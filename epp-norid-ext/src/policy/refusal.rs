@@ -610,6 +610,14 @@ pub enum Refusal {
         /// The address.
         ip: IpAddr,
     },
+    /// A host name that breaks the host name syntax of RFC 952 and RFC 1123.
+    #[error("Host name [{}] is not valid: {reason}.", echo(name))]
+    HostNameSyntax {
+        /// The host name.
+        name: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
     /// More than one contact on a host.
     #[error("Host [{name}] can have at most 1 contact, not {count}.")]
     HostContactCount {
@@ -723,6 +731,7 @@ impl Refusal {
             R::HostAddressesNotAllowed { .. } => &defs::HOST_ADDRESSES_NOT_ALLOWED,
             R::HostIpv4Required { .. } => &defs::HOST_IPV4_REQUIRED,
             R::HostAddressNotPublic { .. } => &defs::HOST_ADDRESS_NOT_PUBLIC,
+            R::HostNameSyntax { .. } => &defs::HOST_NAME_SYNTAX,
             R::HostContactCount { .. } => &defs::HOST_CONTACT_COUNT,
             R::HostContactNotRole { .. } => &defs::HOST_CONTACT_NOT_ROLE,
         }
@@ -1001,6 +1010,10 @@ mod tests {
                 name: s("ns.x.no"),
                 ip: IpAddr::from([10, 0, 0, 1]),
             },
+            Refusal::HostNameSyntax {
+                name: s("ns'.x.no"),
+                reason: "a label has a character other than a-z, 0-9 and -",
+            },
             Refusal::HostContactCount {
                 name: s("ns.x.no"),
                 count: 2,
@@ -1047,7 +1060,12 @@ mod tests {
             .filter(|d| !used.contains(d.code) && !session.contains(d.code))
             .map(|d| d.code)
             .collect();
-        assert_eq!(rest, ["EC001024", "EC001025", "EC002960", "EC002970"]);
+        assert_eq!(
+            rest,
+            [
+                "EC001024", "EC001025", "EC002960", "EC002970", "EC002973", "EC004960"
+            ]
+        );
         assert!(CATALOGUE.iter().any(|d| d.origin == Origin::Norid));
     }
 

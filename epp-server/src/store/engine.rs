@@ -194,6 +194,29 @@ impl<C: Conn> Tx<'_, C> {
             Change::CreateDomain(d) => self.create_domain(d).await,
             Change::UpdateDomain(d) => self.update_domain(d).await,
             Change::DeleteDomain { name, version } => self.delete_domain(name, *version).await,
+            Change::CheckHolderQuota {
+                holder,
+                kind,
+                domain,
+            } => {
+                // Under SERIALIZABLE (PostgreSQL) this read takes a predicate lock on the
+                // holder's index range, so a concurrent create for the same holder makes
+                // one of the two transactions fail and run again, then see the other's
+                // domain; SQLite's single writer serialises them anyway.
+                let rows = self
+                    .conn
+                    .query(
+                        "SELECT name FROM domains WHERE registrant = $1",
+                        &[holder.as_str().into()],
+                    )
+                    .await?;
+                let mut names = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    names.push(row.parse::<DomainName>(0)?);
+                }
+                epp_session::store::holder_quota(holder, *kind, domain, &names)?;
+                Ok(())
+            }
             Change::CreateHost(h) => self.create_host(h).await,
             Change::UpdateHost { name, host } => self.update_host(name, host).await,
             Change::DeleteHost { name, version } => self.delete_host(name, *version).await,

@@ -230,6 +230,14 @@ impl Store for AnyStore {
         delegate!(self, transfer_token, domain)
     }
 
+    async fn expired_transfer_tokens(
+        &self,
+        before: epp_xml::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TransferToken>, StoreError> {
+        delegate!(self, expired_transfer_tokens, before, limit)
+    }
+
     async fn replay(
         &self,
         registrar: &ClientId,

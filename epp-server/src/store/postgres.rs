@@ -627,6 +627,14 @@ impl Store for PgStore {
         read_with!(self, read::transfer_token, domain)
     }
 
+    async fn expired_transfer_tokens(
+        &self,
+        before: epp_xml::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TransferToken>, StoreError> {
+        read_with!(self, read::expired_transfer_tokens, before, limit)
+    }
+
     async fn replay(
         &self,
         registrar: &ClientId,

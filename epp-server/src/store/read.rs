@@ -464,6 +464,38 @@ pub(crate) async fn history<C: Conn>(
         .collect()
 }
 
+/// Transfer tokens that expired before the instant, by expiry then domain.
+pub(crate) async fn expired_transfer_tokens<C: Conn>(
+    c: &mut C,
+    before: Timestamp,
+    limit: usize,
+) -> ReadResult<Vec<TransferToken>> {
+    let rows = c
+        .query(
+            "SELECT domain, token_hash, requested_by, channel, target, created, expires \
+             FROM transfer_tokens WHERE expires < $1 ORDER BY expires, domain LIMIT $2",
+            &[
+                before.unix_micros().into(),
+                i64::try_from(limit).unwrap_or(i64::MAX).into(),
+            ],
+        )
+        .await
+        .map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            Ok(TransferToken {
+                domain: r.parse(0)?,
+                token_hash: TokenHash::from_hex(r.text(1)?),
+                requested_by: r.parse(2)?,
+                channel: r.parse(3)?,
+                target: r.text(4)?.to_owned(),
+                created: ts(r.int(5)?),
+                expires: ts(r.int(6)?),
+            })
+        })
+        .collect()
+}
+
 pub(crate) async fn transfer_token<C: Conn>(
     c: &mut C,
     domain: &DomainName,

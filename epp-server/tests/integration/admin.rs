@@ -2,8 +2,10 @@
 //! runs the real `epp-server` and checks the result through the store itself.
 
 use epp_server::store::AnyStore;
-use epp_session::store::model::{CertFingerprint, LoginCheck, ObjectKey, ObjectKind};
-use epp_session::store::suite::{base, base_domain, cid, commit1, dn};
+use epp_session::store::model::{
+    CertFingerprint, Lifecycle, LoginCheck, ObjectKey, ObjectKind, PollPayload,
+};
+use epp_session::store::suite::{base, base_domain, cid, commit1, ctid, dn};
 use epp_session::store::{Change, Store};
 use epp_xml::{Password, Timestamp};
 
@@ -18,6 +20,7 @@ on_both_backends!(
     session_limits_are_bounded,
     migrate_is_idempotent,
     set_expiry_changes_the_domain_and_records_history,
+    registrant_invalidate_starts_deletion_and_tells_sponsors,
     config_check_reports_the_database,
 );
 
@@ -447,6 +450,77 @@ fn set_expiry_changes_the_domain_and_records_history(db: &Db) {
     });
 }
 
+fn registrant_invalidate_starts_deletion_and_tells_sponsors(db: &Db) {
+    db.with_store(async |store| {
+        base(store).await;
+        for name in ["example.no", "other.no"] {
+            commit1(store, "reg1", Change::CreateDomain(base_domain(name)))
+                .await
+                .unwrap();
+        }
+    });
+    let out = db.admin(&["registrant", "invalidate", "ORG1O"], "").ok();
+    assert!(
+        out.stdout
+            .contains("deletion started for 2 domains of holder ORG1O")
+            && out.stdout.contains("example.no, other.no")
+            && out.stdout.contains("recorded in history"),
+        "{}",
+        out.stdout
+    );
+    db.with_store(async |store| {
+        for name in ["example.no", "other.no"] {
+            let d = store.domain(&dn(name)).await.unwrap().unwrap();
+            let (dns, registry) = (d.delete_from_dns.unwrap(), d.delete_from_registry.unwrap());
+            assert!(dns < registry, "{dns} {registry}");
+            assert!(matches!(d.lifecycle, Lifecycle::PendingDelete { .. }));
+            let history = store.history(&ObjectKey::Domain(dn(name))).await.unwrap();
+            let last = history.last().unwrap();
+            assert_eq!(last.command, "admin:registrant-invalidate");
+            assert_eq!(last.registrar, None);
+        }
+        let holder = store.contact(&ctid("ORG1O")).await.unwrap().unwrap();
+        assert!(holder.invalid_holder_since.is_some());
+        let history = store
+            .history(&ObjectKey::Contact(ctid("ORG1O")))
+            .await
+            .unwrap();
+        assert_eq!(
+            history.last().unwrap().command,
+            "admin:registrant-invalidate"
+        );
+        let summary = store.poll_summary(&cid("reg1")).await.unwrap().unwrap();
+        assert_eq!(summary.count, 2);
+        let polled = store.poll_peek(&cid("reg1")).await.unwrap().unwrap();
+        assert_eq!(
+            polled.message.payload,
+            PollPayload::InvalidRegistrantStarted {
+                domain: dn("example.no"),
+                registrant: ctid("ORG1O"),
+            }
+        );
+        assert_eq!(
+            polled.message.payload.norid_type(),
+            Some("invalid-registrant-started")
+        );
+    });
+    // Again: the domains are in the process already, nobody is told twice.
+    let out = db.admin(&["registrant", "invalidate", "ORG1O"], "").ok();
+    assert!(out.stdout.contains("no deletion started"), "{}", out.stdout);
+    db.with_store(async |store| {
+        let summary = store.poll_summary(&cid("reg1")).await.unwrap().unwrap();
+        assert_eq!(summary.count, 2);
+    });
+    // A contact without domains is only marked; unknown and malformed ids are refused.
+    let out = db.admin(&["registrant", "invalidate", "ROLE1R"], "").ok();
+    assert!(out.stdout.contains("holds no domains"), "{}", out.stdout);
+    let out = db
+        .admin(&["registrant", "invalidate", "NOSUCH1O"], "")
+        .code(3);
+    assert!(out.stderr.contains("no contact NOSUCH1O"), "{}", out.stderr);
+    db.admin(&["registrant", "invalidate", "x"], "").code(2);
+}
+
 fn config_check_reports_the_database(db: &Db) {
     let out = db.admin(&["config", "check", "--database"], "").ok();
     assert!(out.stderr.contains("not created yet"), "{}", out.stderr);
@@ -497,7 +571,13 @@ fn config_check_database_names_an_unreachable_database_without_its_password() {
 fn help_lists_the_admin_commands() {
     let db = Db::sqlite();
     let out = db.admin(&["--help"], "").ok();
-    for word in ["migrate", "registrar", "domain", "Exit status"] {
+    for word in [
+        "migrate",
+        "registrar",
+        "registrant",
+        "domain",
+        "Exit status",
+    ] {
         assert!(out.stdout.contains(word), "{word}: {}", out.stdout);
     }
     let out = db.admin(&["registrar", "--help"], "").ok();

@@ -211,6 +211,11 @@ impl Server {
         }
     }
 
+    /// Whether the process is still running (it has not exited or crashed).
+    pub(crate) fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// Scrapes `path` from the metrics endpoint: (status line, body).
     pub(crate) async fn http_get(&self, path: &str) -> (String, String) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -404,6 +409,25 @@ impl Client {
         })
     }
 
+    /// Connects from the local address `source` (another loopback address, so that a test
+    /// can act as a second client IP).
+    pub(crate) async fn connect_from(
+        addr: SocketAddr,
+        source: std::net::IpAddr,
+        options: &ClientOptions,
+    ) -> std::io::Result<Client> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(source, 0))?;
+        let tcp = socket.connect(addr).await?;
+        let tls = options
+            .connector()
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await?;
+        Ok(Client {
+            framed: Framed::new(tls, EppCodec::new()),
+        })
+    }
+
     /// Connects and reads the greeting.
     pub(crate) async fn open(addr: SocketAddr, options: &ClientOptions) -> (Client, String) {
         let mut client = Client::connect(addr, options).await.unwrap();
@@ -423,6 +447,16 @@ impl Client {
         {
             Some(Ok(b)) => Some(String::from_utf8(b.to_vec()).unwrap()),
             Some(Err(_)) | None => None,
+        }
+    }
+
+    /// The next frame within `limit`: `Err(())` when nothing came in time, `Ok(None)` when
+    /// the server closed (cleanly or not).
+    pub(crate) async fn next_within(&mut self, limit: Duration) -> Result<Option<String>, ()> {
+        match tokio::time::timeout(limit, self.framed.next()).await {
+            Err(_) => Err(()),
+            Ok(Some(Ok(b))) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+            Ok(Some(Err(_)) | None) => Ok(None),
         }
     }
 
@@ -489,6 +523,14 @@ impl Client {
         let stream = self.framed.get_mut();
         stream.write_all(bytes).await.unwrap();
         stream.flush().await.unwrap();
+    }
+
+    /// Writes raw bytes below the framing; an error once the server has closed.
+    pub(crate) async fn try_send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let stream = self.framed.get_mut();
+        stream.write_all(bytes).await?;
+        stream.flush().await
     }
 
     /// The server certificate's DER as the client saw it.

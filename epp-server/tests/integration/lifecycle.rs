@@ -1,7 +1,8 @@
 //! The registry's scheduled domain lifecycle on the real binary: with the registry clock
 //! offset (`testing.clock_offset`) to two months and a bit after a domain's expiry, the
-//! scheduler quarantines it at start and the sponsor finds a poll message; with
-//! `scheduler.enabled = false` nothing happens.
+//! scheduler quarantines it at start and the sponsor finds a poll message; a host's address
+//! change answered 1001 is decided by the scheduler after `session.host_check_delay` and
+//! answered by an `epp-late-response`; with `scheduler.enabled = false` nothing happens.
 
 use std::time::Duration;
 
@@ -12,7 +13,10 @@ use epp_xml::Timestamp;
 use crate::db::{Db, on_both_backends, runtime};
 use crate::epp::{TlsTarget, code, domain_info, login, poll_req};
 
-on_both_backends!(a_domain_past_expiry_is_quarantined_by_the_scheduler);
+on_both_backends!(
+    a_domain_past_expiry_is_quarantined_by_the_scheduler,
+    a_pending_host_change_is_decided_by_the_scheduler,
+);
 
 /// A domain of reg1 that expired on 2025-01-10 (quarantine from 2025-03-10, deletion from
 /// 2025-04-10, Norwegian time).
@@ -74,6 +78,45 @@ fn a_domain_past_expiry_is_quarantined_by_the_scheduler(db: &Db) {
                 .await,
             Some(1.0)
         );
+    });
+}
+
+const IN_ZONE_HOST: &str = r#"@host {"name":"ns1.example.no","roid":"HOST9851H-NORID","addrs":["193.0.0.1"],"clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z"}
+"#;
+
+fn a_pending_host_change_is_decided_by_the_scheduler(db: &Db) {
+    runtime().block_on(async {
+        let mut target = TlsTarget::registry(db).await;
+        target.fixtures(IN_ZONE_HOST).await;
+        let mut target = target.with_env(&[
+            ("EPP_SERVER__SCHEDULER__INTERVAL", "1s"),
+            ("EPP_SERVER__SESSION__HOST_CHECK_DELAY", "1s"),
+        ]);
+        target.start();
+        let (mut c, _) = target.connect().await;
+        let r = c.call(&login("reg1", "secret-1", "HP-1")).await;
+        assert_eq!(code(&r), Some(1000), "{r}");
+        let update = r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><update><host:update xmlns:host="urn:ietf:params:xml:ns:host-1.0"><host:name>ns1.example.no</host:name><host:add><host:addr ip="v4">193.0.0.2</host:addr></host:add></host:update></update><clTRID>HP-2</clTRID></command></epp>"#;
+        let r = c.call(update).await;
+        assert_eq!(code(&r), Some(1001), "{r}");
+        assert!(r.contains("EC004960"), "{r}");
+        let line = target
+            .server()
+            .wait_for_log(&["host address changes decided"], Duration::from_secs(15));
+        assert!(line.contains("ns1.example.no"), "{line}");
+        let r = c.call(&poll_req("HP-3")).await;
+        assert_eq!(code(&r), Some(1301), "{r}");
+        assert!(r.contains(r#"type="epp-late-response""#), "{r}");
+        assert!(r.contains("<clTRID>HP-2</clTRID>"), "{r}");
+        assert!(r.contains("Host [ns1.example.no] has been updated."), "{r}");
+        let host = target
+            .store()
+            .host(&"ns1.example.no".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(host.addrs.len(), 2, "{host:?}");
+        assert!(host.pending.is_none());
     });
 }
 

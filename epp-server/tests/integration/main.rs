@@ -2,7 +2,7 @@
 //! temporary data directory (SQLite, or a fresh PostgreSQL schema from `EPP_TEST_PG_URL`)
 //! and reached over real TLS with rcgen certificates: EPP sessions end to end, epp-session's
 //! scripts and Norid's seed exchanges over TLS, certificate policy, limits and timeouts,
-//! graceful shutdown, logs and metrics, the outbox and the lifecycle scheduler, the admin
+//! graceful shutdown, hostile input, logs and metrics, the outbox and the lifecycle scheduler, the admin
 //! commands and `config check`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,11 +14,13 @@ mod crash;
 mod db;
 mod epp;
 mod harness;
+mod hostile;
 mod interop;
 mod lifecycle;
 mod limits;
 mod observe;
 mod outbox;
+mod quota;
 mod races;
 mod scripts;
 mod serve_db;

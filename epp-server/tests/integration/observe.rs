@@ -129,6 +129,8 @@ fn each_command_is_one_log_line_without_passwords_or_auth_info() {
         }
         let login = server.wait_for_log(&["epp::command", "command=login"], Duration::from_secs(5));
         assert!(login.contains("cl_trid=\"OBS-1\""), "{login}");
+        // The logout line is the last: the client has its answer before the server logs it.
+        server.wait_for_log(&["epp::command", "command=logout"], Duration::from_secs(5));
         let commands = server
             .log_lines()
             .iter()

@@ -31,8 +31,8 @@ macro_rules! over_tls {
 }
 
 // Scripts left out, and why: they need what a real server cannot do on a script's cue.
-// domain-delete, lifecycle (`@lifecycle`: the server runs it on its scheduler, tested in
-// `lifecycle.rs`), domain-renew, domain-transfer, session-replay (the clock jumps days or
+// domain-delete, lifecycle, host-pending, invalid-registrant, transfer-lapse (`@lifecycle`:
+// the server runs it on its scheduler, tested in `lifecycle.rs`), domain-renew, domain-transfer, session-replay (the clock jumps days or
 // hours mid-script), session-cert-pin (fingerprints without certificates; `tls.rs` tests
 // pins with real ones), session-limits (options mid-script; `limits.rs`), session-msgq
 // (poll ids the store cannot be told to use), session-newpw, session-timeouts (`@timers`
@@ -43,14 +43,17 @@ over_tls!(
     seed_003_domain_renew => "seed-003-domain-renew.txt",
     seed_004_contact_update => "seed-004-contact-update.txt",
     contact => "contact.txt",
+    contact_memberships => "contact-memberships.txt",
     domain_create => "domain-create.txt",
     domain_info => "domain-info.txt",
     domain_quota => "domain-quota.txt",
     domain_update => "domain-update.txt",
     domain_withdraw => "domain-withdraw.txt",
     host => "host.txt",
+    policy_refusals => "policy-refusals.txt",
     session_before_login => "session-before-login.txt",
     session_login => "session-login.txt",
     session_services => "session-services.txt",
     session_trids => "session-trids.txt",
+    transfer_copy => "transfer-copy.txt",
 );

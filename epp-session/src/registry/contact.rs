@@ -9,7 +9,7 @@ use epp_norid_ext::{
 use epp_xml::contact::{self as xc, AuthInfoContent, IntLoc, Phone as XmlPhone, PostalInfoKind};
 use epp_xml::{ContactId, Empty, PwAuthInfo, Reason, ResData, ResponseExtension, ResultCode};
 
-use super::domain::{check_holder, identity_kind, kind_of, roid};
+use super::domain::{holder_rules, identity_kind, kind_of, roid};
 use super::status::{contact_from_xml, contact_to_xml, note, note_parts, with_ok};
 use super::{Answer, Ctx, Exts, Outcome, Slot, load_contact, own, own_contact, reason};
 use crate::problem::{Problem, Refused};
@@ -376,6 +376,7 @@ pub(crate) async fn create<S: Store>(
         organizations,
         role_contacts,
         disclose_mobile: ext.disclose.as_ref().map(|d| d.flag),
+        invalid_holder_since: None,
         cl_id: ctx.me.clone(),
         cr_id: ctx.me.clone(),
         cr_date: ctx.now,
@@ -576,7 +577,7 @@ pub(crate) async fn update<S: Store>(
             .await?
             > 0
     {
-        check_holder(&k)?;
+        holder_rules(&k)?;
     }
     k.up_id = Some(ctx.me.clone());
     k.up_date = Some(ctx.now);

@@ -4,7 +4,7 @@
 
 use epp_norid_ext::policy::{
     self, ApplicantDatasetFacts, ContactKind, DsRecord, DsUpdate, HolderCounts, IdentityKind,
-    ObjectKind, Period, RegistrantFacts, TokenChannel, TransferNotify, Verb, ZoneKind,
+    ObjectKind, Period, RegistrantFacts, TokenChannel, TransferNotify, Verb,
 };
 use epp_norid_ext::{ApplicantDatasetInfo, DomainExtInfData, NoridResponseExt, ns as norid_ns};
 use epp_xml::domain::{
@@ -326,8 +326,22 @@ pub(crate) fn identity_kind(t: IdentityType) -> IdentityKind {
     }
 }
 
-/// Checks that a contact may hold domains.
+/// Checks that a contact may take a domain: not marked by the registry as no longer
+/// qualifying, and the holder rules on its data.
 pub(crate) fn check_holder(c: &Contact) -> Result<(), Refused> {
+    if let Some(since) = c.invalid_holder_since {
+        return Err(Problem::HolderInvalid {
+            id: c.id.to_string(),
+            since: policy::oslo_date(since).to_string(),
+        }
+        .into());
+    }
+    holder_rules(c)
+}
+
+/// The holder rules on a contact's data (type, identity, Norwegian address), without the
+/// registry's mark: a contact update keeps a holder's data valid.
+pub(crate) fn holder_rules(c: &Contact) -> Result<(), Refused> {
     let postal = c.postal_loc.as_ref().or(c.postal_int.as_ref());
     policy::check_registrant(&RegistrantFacts {
         id: &c.id,
@@ -345,31 +359,19 @@ async fn holder_counts<S: Store>(
     holder: &ContactId,
     except: Option<&DomainName>,
 ) -> Result<HolderCounts, Refused> {
-    let mut counts = HolderCounts::default();
     let query = DomainQuery::Registrant(holder.clone());
     if store.count_domains(&query).await? == 0 {
-        return Ok(counts);
+        return Ok(HolderCounts::default());
     }
-    let mut after: Option<DomainName> = None;
+    let mut names: Vec<DomainName> = Vec::new();
     loop {
-        let page = store.domains(&query, after.as_ref(), 500).await?;
+        let page = store.domains(&query, names.last(), 500).await?;
         let full = page.len() == 500;
-        after = page.last().map(|d| d.name.clone());
-        for d in page.iter().filter(|d| Some(&d.name) != except) {
-            // Stored names passed the policy when they were created; a name that no
-            // longer parses (a zone withdrawn since) counts nowhere.
-            if let Ok(n) = policy::parse_domain_name(&d.name) {
-                match n.zone().kind() {
-                    ZoneKind::TopLevel => counts.directly_under_no += 1,
-                    ZoneKind::Private | ZoneKind::Geographic => {
-                        counts.private_and_geographic += 1;
-                    }
-                    _ => {}
-                }
-            }
-        }
+        names.extend(page.into_iter().map(|d| d.name));
         if !full {
-            return Ok(counts);
+            return Ok(HolderCounts::tally(
+                names.iter().filter(|n| Some(*n) != except),
+            ));
         }
     }
 }
@@ -579,7 +581,16 @@ pub(crate) async fn create<S: Store>(
         D,
         name.as_str(),
         Verb::Create,
-        vec![Change::CreateDomain(domain)],
+        vec![
+            // Checked above for a clear answer, and again inside the commit, where a
+            // concurrent create for the same holder cannot slip between count and write.
+            Change::CheckHolderQuota {
+                holder: registrant_id.clone(),
+                kind: kind_of(&registrant),
+                domain: name.clone(),
+            },
+            Change::CreateDomain(domain),
+        ],
     )
     .with_data(ResData::DomainCre(xd::CreData {
         name: name.clone(),
@@ -739,6 +750,9 @@ pub(crate) async fn update<S: Store>(
         .domain_update
         .and_then(|u| u.chg.as_ref())
         .map(|chg| &chg.applicant_dataset);
+    // The quota is checked here for a clear answer and again inside the commit, where a
+    // concurrent create for the same holder cannot slip between count and write.
+    let mut quota = None;
     if let Some(chg) = &c.chg {
         if let Some(r) = &chg.registrant {
             let r = r.trim();
@@ -762,6 +776,11 @@ pub(crate) async fn update<S: Store>(
                 let zone = policy::parse_domain_name(name)?.zone();
                 let counts = holder_counts(ctx.store, &new_id, Some(name)).await?;
                 policy::check_holder_quota(&new_id, kind_of(&holder), zone, counts)?;
+                quota = Some(Change::CheckHolderQuota {
+                    holder: new_id.clone(),
+                    kind: kind_of(&holder),
+                    domain: name.clone(),
+                });
                 d.registrant = new_id;
             }
         }
@@ -787,12 +806,8 @@ pub(crate) async fn update<S: Store>(
     }
     d.up_id = Some(ctx.me.clone());
     d.up_date = Some(ctx.now);
-    let mut answer = Answer::completed(
-        D,
-        name.as_str(),
-        Verb::Update,
-        vec![Change::UpdateDomain(d)],
-    );
+    let changes = quota.into_iter().chain([Change::UpdateDomain(d)]).collect();
+    let mut answer = Answer::completed(D, name.as_str(), Verb::Update, changes);
     answer.conditions.extend(warnings);
     Ok(answer)
 }
@@ -962,7 +977,7 @@ fn tr_status(s: TransferStatus) -> TrStatus {
     }
 }
 
-fn trn_data(
+pub(crate) fn trn_data(
     name: &DomainName,
     t: &TransferRecord,
     ex: Option<Timestamp>,
@@ -1113,6 +1128,8 @@ async fn request_token<S: Store>(
         requested_at: ctx.now,
         action_by: d.cl_id.clone(),
         action_at: expires,
+        cl_trid: ctx.meta.cl_trid.clone(),
+        sv_trid: ctx.meta.sv_trid.clone(),
     };
     let sponsor = d.cl_id.clone();
     let changes = vec![
@@ -1220,8 +1237,40 @@ async fn cancel<S: Store>(ctx: &mut Ctx<'_, S>, name: &DomainName) -> Outcome {
 
 /// Norid's `transfer op="execute"` (also a `request` carrying the transfer code): with
 /// the transfer code or the one-time token the domain moves at once, renewed when a period
-/// is given (required once it has expired).
+/// is given (required once it has expired). The sponsor gets a `response-copy` of the
+/// response, also of a refusal (Norid's capture of a copy shows a refused execute).
 pub(crate) async fn execute<S: Store>(
+    ctx: &mut Ctx<'_, S>,
+    c: &xd::Transfer,
+    exts: Exts<'_>,
+) -> Outcome {
+    let outcome = execute_transfer(ctx, c, exts).await;
+    let Err(mut refused) = outcome else {
+        return outcome;
+    };
+    if let Ok(Some(d)) = ctx.store.domain(&c.name).await
+        && d.cl_id != *ctx.me
+        && d.cl_id.as_str() != WITHDRAWN_REGISTRAR
+    {
+        refused.copy = Some(crate::problem::ResponseCopyTo {
+            registrar: d.cl_id,
+            command: copy_command(ctx),
+            object_name: c.name.to_string(),
+        });
+    }
+    Err(refused)
+}
+
+/// The `command` entry of a transfer's `response-copy`.
+fn copy_command<S: Store>(ctx: &Ctx<'_, S>) -> &'static str {
+    if ctx.meta.command.ends_with("transfer-execute") {
+        "transfer-execute"
+    } else {
+        "transfer-request"
+    }
+}
+
+async fn execute_transfer<S: Store>(
     ctx: &mut Ctx<'_, S>,
     c: &xd::Transfer,
     exts: Exts<'_>,
@@ -1266,6 +1315,17 @@ pub(crate) async fn execute<S: Store>(
         (None, Some(token)) => {
             let valid = stored_token.as_ref().filter(|t| t.requested_by == *ctx.me);
             let Some(t) = valid else {
+                // The scheduler removed the registrar's expired token; say so rather than
+                // "invalid" (the token itself can no longer be compared).
+                if let Some(r) = d.transfer.as_ref().filter(|r| {
+                    r.status == TransferStatus::ServerCancelled && r.requested_by == *ctx.me
+                }) {
+                    return Err(Problem::TokenExpired {
+                        name: name.to_string(),
+                        expired: r.action_at.to_string(),
+                    }
+                    .into());
+                }
                 return Err(Problem::InvalidAuthInfo {
                     name: name.to_string(),
                 }
@@ -1310,6 +1370,8 @@ pub(crate) async fn execute<S: Store>(
         requested_at,
         action_by: loser.clone(),
         action_at: ctx.now,
+        cl_trid: ctx.meta.cl_trid.clone(),
+        sv_trid: ctx.meta.sv_trid.clone(),
     };
     if let Some(ex) = renewed {
         d.ex_date = ex;
@@ -1349,6 +1411,27 @@ pub(crate) async fn execute<S: Store>(
     let mut answer = Answer::completed(D, name.as_str(), Verb::Transfer, changes)
         .with_data(trn_data(name, &record, Some(ex)));
     answer.self_polls = 1;
+    // Norid's `response-copy`: the losing registrar sees the response the gaining one got
+    // (reg0, the holder of withdrawn domains, reads no queue).
+    if let Some(sv) = &ctx.meta.sv_trid
+        && loser.as_str() != WITHDRAWN_REGISTRAR
+    {
+        let command = copy_command(ctx);
+        let response = answer.document(ctx.meta.cl_trid.clone(), sv.clone());
+        answer.changes.push(Change::EnqueuePoll(NewPollMessage {
+            registrar: loser,
+            text: format!(
+                "EPP response to a transaction executed on your behalf: objecttype [domain] \
+                 command [{command}] objectname [{name}]"
+            ),
+            payload: PollPayload::ResponseCopy {
+                object: crate::store::model::ObjectKind::Domain,
+                command: command.to_owned(),
+                object_name: name.to_string(),
+                response,
+            },
+        }));
+    }
     Ok(answer)
 }
 

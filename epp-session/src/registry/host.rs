@@ -13,7 +13,7 @@ use super::domain::{kind_of, roid};
 use super::status::{host_from_xml, host_to_xml, note, note_parts, with_ok};
 use super::{Answer, Ctx, Exts, Outcome, Slot, load_host, own, own_contact, reason};
 use crate::problem::{Problem, Refused};
-use crate::store::model::{Host, HostStatus, ObjectKey};
+use crate::store::model::{Host, HostStatus, ObjectKey, PendingHostUpdate};
 use crate::store::{Change, Sequence, Store};
 
 const H: ObjectKind = ObjectKind::Host;
@@ -221,6 +221,7 @@ pub(crate) async fn create<S: Store>(
 ) -> Outcome {
     exts.only(&[Slot::HostCreate], "host:create")?;
     let name = &c.name;
+    policy::check_host_name(name)?;
     if ctx.store.host(name).await?.is_some() {
         return Err(Problem::Exists {
             object: H,
@@ -286,7 +287,12 @@ fn prohibited(h: &Host, statuses: &[HostStatus]) -> Result<(), Refused> {
 }
 
 /// `<host:update>`: addresses and statuses (rem before add), a new name, the Norid
-/// contact. Address changes apply at once (this registry runs no DNS check).
+/// contact. Statuses, name and contact change at once; an address change waits for the
+/// registry's DNS check (Norid): the update is answered 1001, the host shows
+/// `pendingUpdate` and its old addresses, and [`lifecycle::advance`] decides the change
+/// and queues the final answer as an `epp-late-response` poll message.
+///
+/// [`lifecycle::advance`]: super::lifecycle::advance
 pub(crate) async fn update<S: Store>(
     ctx: &mut Ctx<'_, S>,
     c: &xh::Update,
@@ -297,6 +303,9 @@ pub(crate) async fn update<S: Store>(
     let mut h = load_host(ctx.store, name).await?;
     own(ctx.me, &h.cl_id, H, name.as_str())?;
     prohibited(&h, &[HostStatus::ServerUpdateProhibited])?;
+    if h.pending.is_some() {
+        return Err(pending_update(&h));
+    }
     let removes_lock = c.rem.as_ref().is_some_and(|r| {
         r.status
             .iter()
@@ -324,6 +333,7 @@ pub(crate) async fn update<S: Store>(
         }
         .into()
     };
+    let old_addrs = h.addrs.clone();
     let mut addrs_changed = false;
     if let Some(rem) = &c.rem {
         for a in &rem.addr {
@@ -364,6 +374,7 @@ pub(crate) async fn update<S: Store>(
     if let Some(chg) = &c.chg
         && chg.name != *name
     {
+        policy::check_host_name(&chg.name)?;
         if ctx.store.host(&chg.name).await?.is_some() {
             return Err(Problem::Exists {
                 object: H,
@@ -396,6 +407,31 @@ pub(crate) async fn update<S: Store>(
     }
     h.up_id = Some(ctx.me.clone());
     h.up_date = Some(ctx.now);
+    if addrs_changed {
+        // The new name takes effect now, the new addresses only after the check: the name
+        // must suit the addresses the host keeps meanwhile too.
+        if renamed {
+            policy::check_host_addresses(&h.name, &old_addrs)?;
+        }
+        let new_addrs = std::mem::replace(&mut h.addrs, old_addrs);
+        let host_name = h.name.to_string();
+        h.pending = Some(PendingHostUpdate {
+            addrs: new_addrs,
+            requested_by: ctx.me.clone(),
+            requested_at: ctx.now,
+            cl_trid: ctx.meta.cl_trid.clone(),
+            sv_trid: ctx.meta.sv_trid.clone(),
+        });
+        return Ok(Answer {
+            code: Some(ResultCode::SuccessPending),
+            conditions: vec![policy::host_update_pending(&host_name)],
+            changes: vec![Change::UpdateHost {
+                name: name.clone(),
+                host: h,
+            }],
+            ..Answer::default()
+        });
+    }
     Ok(Answer::completed(
         H,
         name.as_str(),
@@ -405,6 +441,16 @@ pub(crate) async fn update<S: Store>(
             host: h,
         }],
     ))
+}
+
+/// The refusal of a transform on a host whose address change waits for the DNS check.
+fn pending_update(h: &Host) -> Refused {
+    Problem::StatusProhibits {
+        object: H,
+        id: h.name.to_string(),
+        status: HostStatus::PendingUpdate.as_str(),
+    }
+    .into()
 }
 
 /// `<host:delete>`; refused while a domain uses the host (2305).
@@ -423,6 +469,10 @@ pub(crate) async fn delete<S: Store>(
             HostStatus::ClientDeleteProhibited,
         ],
     )?;
+    // The late response of the pending change must not come for a host that is gone.
+    if h.pending.is_some() {
+        return Err(pending_update(&h));
+    }
     Ok(Answer::completed(
         H,
         name.as_str(),

@@ -16,15 +16,17 @@ mod status;
 
 use std::collections::BTreeSet;
 
-use epp_norid_ext::policy::{Condition, ObjectKind, RandomSource, Verb, command_completed};
+use epp_norid_ext::policy::{
+    Condition, ObjectKind, RandomSource, Verb, command_completed, to_conditions,
+};
 use epp_norid_ext::{
     ContactExtCreate, ContactExtUpdate, DomainExtCreate, DomainExtDelete, DomainExtTransfer,
     DomainExtUpdate, DomainExtVersion, HostExtCreate, HostExtInfo, HostExtUpdate, Norid,
-    NoridCommand, NoridCommandDoc, NoridCommandExt,
+    NoridCommand, NoridCommandDoc, NoridCommandExt, NoridResponse, NoridResponseExt,
 };
 use epp_xml::secdns::SecDnsExtension;
-use epp_xml::{ClientId, CommandExtension, CommandKind, ResData, ResponseExtension};
-use epp_xml::{ResultCode, Timestamp, TransferOp};
+use epp_xml::{ClTrid, ClientId, CommandExtension, CommandKind, ResData, ResponseExtension};
+use epp_xml::{ResultCode, SvTrid, Timestamp, TransferOp};
 
 use crate::config::SessionConfig;
 use crate::problem::{Problem, Refused};
@@ -96,6 +98,27 @@ impl Answer {
     pub(crate) fn with_data(mut self, data: ResData<Norid>) -> Self {
         self.res_data = Some(data);
         self
+    }
+
+    /// The complete `<epp><response>` of this answer as a poll message embeds it (Norid's
+    /// `epp-late-response` and `response-copy`): the command's transaction ids, its
+    /// conditions, no `<msgQ>` (the queue of the message's reader is another matter).
+    pub(crate) fn document(&self, cl_trid: Option<ClTrid>, sv_trid: SvTrid) -> String {
+        let code = self.code.unwrap_or(ResultCode::Success);
+        let mut r = NoridResponse::new(code, cl_trid, sv_trid);
+        r.res_data = self.res_data.clone();
+        r.extensions = self.extensions.clone();
+        if !self.conditions.is_empty() {
+            r.extensions
+                .push(ResponseExtension::Other(NoridResponseExt::Conditions(
+                    to_conditions(self.conditions.iter().cloned()),
+                )));
+        }
+        let mut out = Vec::with_capacity(1024);
+        epp_norid_ext::encode_response(&r, &mut out);
+        // The encoder writes UTF-8 (it escapes, never transcodes); a lossy conversion can
+        // only matter if that changed, and then the message says so visibly.
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 

@@ -1,5 +1,6 @@
 //! Change sets: everything one EPP transform writes, committed atomically.
 
+use epp_norid_ext::policy::{self, ContactKind, HolderCounts};
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, SvTrid, Timestamp};
 
 use super::error::StoreError;
@@ -72,6 +73,19 @@ pub enum Change {
         name: DomainName,
         /// The version it was read at.
         version: u64,
+    },
+    /// Asserts, inside the commit, that a holder may take one more domain name: the
+    /// holder's stored domains (leaving out `domain`) are counted by quota scope and
+    /// Norid's quota rule applied ([`policy::check_holder_quota`]). Fails with
+    /// `QuotaExceeded`. Put it before the create or registrant change it guards, so that of
+    /// two concurrent creates for one holder at most one passes the quota.
+    CheckHolderQuota {
+        /// The holder (registrant).
+        holder: ContactId,
+        /// The holder's contact type.
+        kind: ContactKind,
+        /// The name the holder takes (not counted if already stored for the holder).
+        domain: DomainName,
     },
     /// Creates a host. Fails with `AlreadyExists` or `MissingReference` (sponsor,
     /// contacts).
@@ -245,4 +259,26 @@ pub fn hashed(input: &PasswordInput) -> Result<&PasswordHash, StoreError> {
             "password not hashed before commit".into(),
         )),
     }
+}
+
+/// Decides a [`Change::CheckHolderQuota`] from the names the holder has in the store (read
+/// by the store inside the commit's transaction).
+///
+/// # Errors
+///
+/// [`StoreError::QuotaExceeded`] with the policy's refusal.
+pub fn holder_quota<'a>(
+    holder: &ContactId,
+    kind: ContactKind,
+    domain: &DomainName,
+    stored: impl IntoIterator<Item = &'a DomainName>,
+) -> Result<(), StoreError> {
+    let Ok(parsed) = policy::parse_domain_name(domain) else {
+        return Err(StoreError::InvalidChange(format!(
+            "quota check for [{domain}], which is not a registrable name"
+        )));
+    };
+    let counts = HolderCounts::tally(stored.into_iter().filter(|n| *n != domain));
+    policy::check_holder_quota(holder, kind, parsed.zone(), counts)
+        .map_err(|r| StoreError::QuotaExceeded(Box::new(r)))
 }

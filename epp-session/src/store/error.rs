@@ -1,10 +1,12 @@
 //! The store's error type.
 
+use epp_norid_ext::policy::Refusal;
+
 use super::model::ObjectKey;
 
 /// Why a store operation failed.
 ///
-/// The first five variants are outcomes of the registry's rules that the session turns
+/// The first six variants are outcomes of the registry's rules that the session turns
 /// into EPP results; the rest are failures of the backend, which the session answers with
 /// `2400 Command failed` (nothing was written). See [`StoreError::epp_result_code`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +39,11 @@ pub enum StoreError {
         /// One object that refers to it.
         by: ObjectKey,
     },
+    /// A [`Change::CheckHolderQuota`](super::Change) failed: the holder has as many
+    /// domain names as Norid's quota allows (`2308`, with the policy's condition). The
+    /// loser of concurrent creates for one holder at its limit gets this.
+    #[error("{0}")]
+    QuotaExceeded(Box<Refusal>),
     /// The object changed since the snapshot the change was based on. Nothing was
     /// written: re-read and run the command again (the session retries a few times, then
     /// answers `2400`).
@@ -75,6 +82,7 @@ impl StoreError {
             Self::AlreadyExists(_) => 2302,
             Self::NotFound(_) | Self::MissingReference { .. } => 2303,
             Self::Linked { .. } => 2305,
+            Self::QuotaExceeded(r) => r.result_code().code(),
             Self::Conflict(_)
             | Self::InvalidChange(_)
             | Self::Contention { .. }

@@ -520,6 +520,21 @@ impl Tx<'_> {
                     self.undo.push(Undo::Token(name, Some(token)));
                 }
             }
+            Change::CheckHolderQuota {
+                holder,
+                kind,
+                domain,
+            } => {
+                // The lock is held for the whole commit, so the count and the create after
+                // it cannot be split by another commit.
+                let stored = self
+                    .state
+                    .domains
+                    .values()
+                    .filter(|d| d.registrant == holder)
+                    .map(|d| &d.name);
+                super::change::holder_quota(&holder, kind, &domain, stored)?;
+            }
             Change::CreateHost(mut h) => {
                 let key = ObjectKey::Host(h.name.clone());
                 if self.state.hosts.contains_key(&h.name) || self.state.host_roids.contains(&h.roid)
@@ -928,6 +943,23 @@ impl Store for MemoryStore {
         domain: &DomainName,
     ) -> Result<Option<TransferToken>, StoreError> {
         Ok(self.lock().tokens.get(domain).cloned())
+    }
+
+    async fn expired_transfer_tokens(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TransferToken>, StoreError> {
+        let mut out: Vec<TransferToken> = self
+            .lock()
+            .tokens
+            .values()
+            .filter(|t| t.expires < before)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (a.expires, &a.domain).cmp(&(b.expires, &b.domain)));
+        out.truncate(limit);
+        Ok(out)
     }
 
     async fn replay(

@@ -11,6 +11,9 @@
 //! - names and ids are unique, also under concurrent creates ([`StoreError::AlreadyExists`]);
 //! - references point at existing objects ([`StoreError::MissingReference`]);
 //! - referenced objects cannot be deleted ([`StoreError::Linked`]);
+//! - a holder stays within Norid's domain quota where the set asks for the check
+//!   ([`Change::CheckHolderQuota`], [`StoreError::QuotaExceeded`]), also under concurrent
+//!   creates for one holder;
 //! - an update or delete applies only to the version it was based on
 //!   ([`StoreError::Conflict`]): the session then re-reads and runs the command again.
 //!
@@ -31,9 +34,9 @@ pub mod suite;
 
 use std::future::Future;
 
-use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
+use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password, Timestamp};
 
-pub use change::{Change, ChangeMeta, ChangeSet, CommitReceipt, hashed};
+pub use change::{Change, ChangeMeta, ChangeSet, CommitReceipt, hashed, holder_quota};
 pub use error::StoreError;
 pub use login::check_login;
 pub use memory::MemoryStore;
@@ -165,6 +168,14 @@ pub trait Store: Send + Sync {
         &self,
         domain: &DomainName,
     ) -> impl Future<Output = Result<Option<TransferToken>, StoreError>> + Send;
+
+    /// Transfer tokens whose lifetime ended before `before` (the scheduler lapses their
+    /// requests), ordered by expiry then domain, at most `limit`.
+    fn expired_transfer_tokens(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<TransferToken>, StoreError>> + Send;
 
     /// The replay record of a registrar's clTRID.
     fn replay(

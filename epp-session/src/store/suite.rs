@@ -90,6 +90,7 @@ macro_rules! store_behaviour_suite {
             poll_payloads_round_trip,
             poll_purge_removes_old_messages,
             transfer_tokens_are_kept_per_domain,
+            expired_transfer_tokens_are_listed_by_expiry,
             notification_outbox_tracks_delivery,
             replay_records_guard_duplicates,
             sequences_hand_out_fresh_numbers,
@@ -99,6 +100,8 @@ macro_rules! store_behaviour_suite {
             concurrent_creates_of_one_name_have_one_winner,
             concurrent_updates_have_one_winner,
             concurrent_independent_commits_are_isolated,
+            holder_quota_is_checked_in_the_commit,
+            concurrent_creates_for_one_holder_respect_the_quota,
         );
     };
     (@cases $run:path; $($case:ident,)*) => {
@@ -251,6 +254,7 @@ pub fn full_contact(id: &str, kind: ContactType, cl: &str) -> Contact {
         organizations: Vec::new(),
         role_contacts: Vec::new(),
         disclose_mobile: Some(false),
+        invalid_holder_since: Some(at(30)),
         cl_id: cid(cl),
         cr_id: cid(cl),
         cr_date: at(1),
@@ -281,6 +285,7 @@ pub fn contact(id: &str, kind: ContactType, cl: &str) -> Contact {
         organizations: Vec::new(),
         role_contacts: Vec::new(),
         disclose_mobile: None,
+        invalid_holder_since: None,
         cl_id: cid(cl),
         cr_id: cid(cl),
         cr_date: at(0),
@@ -1036,6 +1041,8 @@ pub fn full_domain(name: &str) -> Domain {
         requested_at: at(40),
         action_by: cid("reg0"),
         action_at: at(50),
+        cl_trid: Some(ClTrid::new("CL-transfer-40").unwrap()),
+        sv_trid: Some(SvTrid::new("SV-40-reg1").unwrap()),
     });
     d.lifecycle = Lifecycle::Quarantined { since: at(200) };
     d
@@ -1590,6 +1597,44 @@ fn token(domain: &str, secret: &str, secs: i64) -> TransferToken {
         created: at(secs),
         expires: at(secs + 30 * 86_400),
     }
+}
+
+pub async fn expired_transfer_tokens_are_listed_by_expiry<S: Store>(store: &S) {
+    base(store).await;
+    add_registrar(store, "reg2").await;
+    for (name, created) in [("c.no", 20), ("a.no", 10), ("b.no", 10), ("late.no", 500)] {
+        commit1(store, "reg1", Change::CreateDomain(base_domain(name)))
+            .await
+            .unwrap();
+        commit1(
+            store,
+            "reg2",
+            Change::PutTransferToken(token(name, "secret", created)),
+        )
+        .await
+        .unwrap();
+    }
+    let list = |before: i64, limit: usize| async move {
+        store
+            .expired_transfer_tokens(at(before), limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.domain.to_string())
+            .collect::<Vec<_>>()
+    };
+    let month = 30 * 86_400;
+    // `before` is exclusive: a token expiring exactly then is still valid.
+    assert!(list(month + 10, 10).await.is_empty());
+    assert_eq!(list(month + 11, 10).await, ["a.no", "b.no"]);
+    assert_eq!(list(month + 100, 10).await, ["a.no", "b.no", "c.no"]);
+    assert_eq!(list(month + 100, 2).await, ["a.no", "b.no"]);
+    assert_eq!(list(month + 1000, 10).await.len(), 4);
+    let t = &store
+        .expired_transfer_tokens(at(month + 11), 1)
+        .await
+        .unwrap()[0];
+    assert_eq!(*t, token("a.no", "secret", 10));
 }
 
 pub async fn transfer_tokens_are_kept_per_domain<S: Store>(store: &S) {
@@ -2232,4 +2277,118 @@ pub async fn concurrent_independent_commits_are_isolated<S: Store>(store: &S) {
             .unwrap(),
         expected
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Holder quotas
+
+/// [`base`] plus person `PERS1P` of `reg1` holding `held` names directly under `.no`
+/// (`held0.no`, ...).
+async fn person_with_domains<S: Store>(store: &S, held: usize) {
+    base(store).await;
+    let mut set = ChangeSet::new(meta("reg1", "setup", 0)).with(Change::CreateContact(contact(
+        "PERS1P",
+        ContactType::Person,
+        "reg1",
+    )));
+    for i in 0..held {
+        set.push(Change::CreateDomain(person_domain(&format!("held{i}.no"))));
+    }
+    store.commit(set).await.unwrap();
+}
+
+fn person_domain(name: &str) -> Domain {
+    domain(
+        name,
+        "reg1",
+        "PERS1P",
+        &["ROLE1R"],
+        &["ns1.example.net", "ns2.example.net"],
+    )
+}
+
+fn quota_create(name: &str) -> Vec<Change> {
+    vec![
+        Change::CheckHolderQuota {
+            holder: ctid("PERS1P"),
+            kind: epp_norid_ext::policy::ContactKind::Person,
+            domain: dn(name),
+        },
+        Change::CreateDomain(person_domain(name)),
+    ]
+}
+
+fn is_quota(e: &StoreError) -> bool {
+    matches!(e, StoreError::QuotaExceeded(r)
+        if matches!(**r, epp_norid_ext::policy::Refusal::QuotaExceeded { .. }))
+}
+
+pub async fn holder_quota_is_checked_in_the_commit<S: Store>(store: &S) {
+    let person = epp_norid_ext::policy::PERSON_QUOTA as usize;
+    person_with_domains(store, person - 1).await;
+    let commit = |secs: i64, changes: Vec<Change>| {
+        store.commit(ChangeSet {
+            meta: meta("reg1", "domain:create", secs),
+            changes,
+        })
+    };
+    // The last free place directly under .no.
+    commit(1, quota_create("last.no")).await.unwrap();
+    // Full: the create after the check is not written, nor anything else of the set.
+    let mut over = quota_create("over.no");
+    over.insert(0, text_message("reg1", "not queued"));
+    let e = commit(2, over).await.unwrap_err();
+    assert!(is_quota(&e), "{e:?}");
+    assert_eq!(e.epp_result_code(), 2308);
+    assert!(store.domain(&dn("over.no")).await.unwrap().is_none());
+    assert!(store.poll_summary(&cid("reg1")).await.unwrap().is_none());
+    // priv.no is counted apart from the names directly under .no.
+    commit(3, quota_create("mine.priv.no")).await.unwrap();
+    // A name the holder has is not counted twice (a repeated registrant change).
+    let check = Change::CheckHolderQuota {
+        holder: ctid("PERS1P"),
+        kind: epp_norid_ext::policy::ContactKind::Person,
+        domain: dn("last.no"),
+    };
+    commit(4, vec![check]).await.unwrap();
+    // Another holder has its own quota.
+    let other = Change::CheckHolderQuota {
+        holder: ctid("ORG1O"),
+        kind: epp_norid_ext::policy::ContactKind::Organization,
+        domain: dn("org.no"),
+    };
+    commit(5, vec![other]).await.unwrap();
+    let n = store
+        .count_domains(&DomainQuery::Registrant(ctid("PERS1P")))
+        .await
+        .unwrap();
+    assert_eq!(n, person as u64 + 1);
+}
+
+pub async fn concurrent_creates_for_one_holder_respect_the_quota<S: Store>(store: &S) {
+    let person = epp_norid_ext::policy::PERSON_QUOTA as usize;
+    person_with_domains(store, person - 1).await;
+    const N: usize = 12;
+    // Different names, one holder with one free place: only one create may pass.
+    let results = join_all((0..N).map(|i| {
+        store.commit(ChangeSet {
+            meta: meta("reg1", "domain:create", i as i64),
+            changes: quota_create(&format!("race{i}.no")),
+        })
+    }))
+    .await;
+    let winners = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(winners, 1, "{results:?}");
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        // A loser may also run out of retries under contention; it never passes.
+        assert!(
+            is_quota(e) || matches!(e, StoreError::Contention { .. }),
+            "{e:?}"
+        );
+    }
+    let n = store
+        .count_domains(&DomainQuery::Registrant(ctid("PERS1P")))
+        .await
+        .unwrap();
+    assert_eq!(n, person as u64);
 }

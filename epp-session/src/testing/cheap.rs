@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
+use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password, Timestamp};
 
 use crate::store::model::{
     Contact, ContactQuery, Domain, DomainQuery, HistoryEntry, Host, HostQuery, LoginCheck,
@@ -115,6 +115,13 @@ impl<S: Store> Store for CheapLogins<S> {
     }
     async fn transfer_token(&self, d: &DomainName) -> Result<Option<TransferToken>, StoreError> {
         self.inner.transfer_token(d).await
+    }
+    async fn expired_transfer_tokens(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TransferToken>, StoreError> {
+        self.inner.expired_transfer_tokens(before, limit).await
     }
     async fn replay(&self, r: &ClientId, t: &ClTrid) -> Result<Option<ReplayRecord>, StoreError> {
         self.inner.replay(r, t).await

@@ -49,6 +49,7 @@ enum Step {
     Session(String, Option<String>),
     Use(String),
     Lifecycle(Vec<(String, usize)>),
+    InvalidateRegistrant(String, Option<usize>),
     Timers,
     Closed,
     Open,
@@ -370,6 +371,17 @@ impl Script {
                         })
                         .collect::<Result<_, ScriptError>>()?,
                 ),
+                "invalidate-registrant" => {
+                    let id = words
+                        .first()
+                        .ok_or_else(|| err(line_no, "@invalidate-registrant id".into()))?;
+                    let domains = kv(&words[1..])
+                        .into_iter()
+                        .find(|(k, _)| k == "domains")
+                        .map(|(_, v)| v.parse().map_err(|_| err(line_no, "bad count".into())))
+                        .transpose()?;
+                    Step::InvalidateRegistrant((*id).to_owned(), domains)
+                }
                 "timers" => Step::Timers,
                 "closed" => Step::Closed,
                 "open" => Step::Open,
@@ -666,6 +678,9 @@ impl Runner {
                         "removed_from_dns" => report.removed_from_dns.len(),
                         "hosts_deleted" => report.hosts_deleted.len(),
                         "failed" => report.failed.len(),
+                        "hosts_checked" => report.hosts_checked.len(),
+                        "hosts_failed" => report.hosts_failed.len(),
+                        "transfers_lapsed" => report.transfers_lapsed.len(),
                         _ => return Err(format!("unknown lifecycle count {k}")),
                     };
                     if got != *n {
@@ -673,6 +688,20 @@ impl Runner {
                             "lifecycle {k}: expected {n}, got {got} ({report:?})"
                         ));
                     }
+                }
+            }
+            Step::InvalidateRegistrant(id, want) => {
+                let id = epp_xml::ContactId::new(id.as_str()).map_err(|e| e.to_string())?;
+                let now = target.now();
+                let done = crate::lifecycle::invalidate_registrant(target.store(), now, &id)
+                    .await
+                    .map_err(|e| format!("invalidate-registrant {id}: {e}"))?;
+                if let Some(n) = want
+                    && done.domains.len() != *n
+                {
+                    return Err(format!(
+                        "invalidate-registrant {id}: expected {n} domains, got {done:?}"
+                    ));
                 }
             }
             Step::Timers => {
@@ -885,6 +914,21 @@ impl Runner {
             )
         })?;
         let show = || String::from_utf8_lossy(&reply).into_owned();
+        // docs/conditions.md is generated from the catalogue: a condition code outside it
+        // would be one the table does not list (embedded late responses and copies too).
+        let text = show();
+        for (i, _) in text.match_indices("condition code=\"") {
+            let rest = &text[i + "condition code=\"".len()..];
+            let code = rest.split('"').next().unwrap_or("");
+            if !epp_norid_ext::policy::CATALOGUE
+                .iter()
+                .any(|d| d.code == code)
+            {
+                return Err(format!(
+                    "condition {code} is not in the catalogue (docs/conditions.md):\n{text}"
+                ));
+            }
+        }
         match expected {
             Expected::Greeting => {
                 if !matches!(decoded, NoridServerDoc::Greeting(_)) {

@@ -65,6 +65,10 @@ pub struct Contact {
     /// `no-ext-contact:disclose flag` for `mobilePhone`, when given.
     #[serde(default)]
     pub disclose_mobile: Option<bool>,
+    /// When the registry found that this contact no longer qualifies as a domain holder
+    /// (the operator's `invalid-registrant-started`); it then cannot take new domains.
+    #[serde(default, with = "opt_time", skip_serializing_if = "Option::is_none")]
+    pub invalid_holder_since: Option<Timestamp>,
     /// The sponsoring registrar (`clID`); must exist.
     #[serde(with = "text")]
     pub cl_id: ClientId,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use epp_xml::{ClientId, ContactId, Date, DomainName, HostName, Roid, Timestamp};
+use epp_xml::{ClTrid, ClientId, ContactId, Date, DomainName, HostName, Roid, SvTrid, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::serde_as::{opt_text, opt_time, text, time, vec_text};
@@ -224,6 +224,12 @@ pub struct TransferRecord {
     /// `acDate`: when it was acted on, or by when it must be.
     #[serde(with = "time")]
     pub action_at: Timestamp,
+    /// The request's clTRID, for the late response when a pending request lapses.
+    #[serde(default, with = "opt_text", skip_serializing_if = "Option::is_none")]
+    pub cl_trid: Option<ClTrid>,
+    /// The request's svTRID, for the late response when a pending request lapses.
+    #[serde(default, with = "opt_text", skip_serializing_if = "Option::is_none")]
+    pub sv_trid: Option<SvTrid>,
 }
 
 token_enum!(
