@@ -117,6 +117,25 @@ impl Server {
         }
     }
 
+    /// Waits until a server from [`Server::spawn`] listens for EPP and metrics, and takes
+    /// both addresses.
+    pub(crate) fn wait_listening(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let (Some(epp), Some(metrics)) = (self.listening("epp"), self.listening("metrics")) {
+                self.epp = epp;
+                self.metrics = Some(metrics);
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not listen in time:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The address from the `listening on <addr> ... service="<service>"` line.
     fn listening(&self, service: &str) -> Option<SocketAddr> {
         self.log.lock().unwrap().iter().find_map(|line| {

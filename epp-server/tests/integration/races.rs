@@ -3,6 +3,17 @@
 //!
 //! - Many concurrent creates of one domain name and one host name: exactly one 1000, the
 //!   rest 2302, one creating history row, the winner's data stored.
+//! - Copies of one transform with one clTRID on every session (a registrar resending after
+//!   a lost connection): executed once, every copy answered with the one response.
+//! - Acks of one poll message on every session of its registrar: one 1000, the rest 2303.
+//! - Transfer requests for one domain from seven registrars: one pending transfer, one
+//!   token, one notification, one poll message.
+//! - Executes of one requested transfer with the holder's token on every session of the
+//!   gaining registrar: one 1000, the rest 2106.
+//! - Deletes of a contact and a host racing domain creates that reference them: deletes
+//!   first or creates first, nothing in between.
+//! - The lifecycle schedulers of three processes over the same due domains (PostgreSQL):
+//!   each domain quarantined once.
 //! - Concurrent update (name servers, transfer code), delete, renew and transfer of one
 //!   domain, from the sponsor and from another registrar holding the transfer code: every
 //!   answer and the final state must equal some serial order of the operations. The
@@ -26,9 +37,12 @@ use crate::epp::{code, host_create};
 use crate::harness::{Client, Server};
 
 on_both_backends!(
+    concurrent_acks_of_one_message_remove_it_once,
     concurrent_creates_of_one_name_have_one_winner,
     deletes_racing_creates_that_reference_the_objects,
     concurrent_copies_of_one_transform_execute_once,
+    concurrent_transfer_requests_leave_one_pending_transfer,
+    concurrent_executes_with_one_token_transfer_once,
     concurrent_update_delete_renew_transfer_equal_a_serial_order,
 );
 
@@ -80,6 +94,14 @@ fn concurrent_creates_of_one_name_have_one_winner(db: &Db) {
         for round in 0..rounds {
             let domain = format!("race{round}.no");
             let host = format!("ns.race{round}.example.com");
+            // Holders of their own each round (Norid allows 100 domains per organization):
+            // clients[0] is reg1's, clients[1] reg2's.
+            let mut holders = Vec::new();
+            for c in &mut clients[..2] {
+                let r = c.1.call(&contact_create_org(&format!("RC{round}-o"))).await;
+                holders.push(crate::crash::element(&r, "contact:id").unwrap().to_owned());
+            }
+            let holders = &holders;
             for (what, key) in [("domain", &domain), ("host", &host)] {
                 let calls = clients.iter_mut().enumerate().map(|(i, (registrar, c))| {
                     let trid = format!("RC{round}-{what}-{i}");
@@ -87,10 +109,10 @@ fn concurrent_creates_of_one_name_have_one_winner(db: &Db) {
                         host_create(key, &trid)
                     } else if *registrar == "reg1" {
                         let ns = ["ns1.example.com", "ns2.example.com"];
-                        domain_create(key, "ACME1O", "ROLE1R", ns, "Code+1234", &trid)
+                        domain_create(key, &holders[0], "ROLE1R", ns, "Code+1234", &trid)
                     } else {
                         let ns = ["ns1.other.net", "ns1.example.com"];
-                        domain_create(key, "BETA2O", "ROLE2R", ns, "Code+5678", &trid)
+                        domain_create(key, &holders[1], "ROLE2R", ns, "Code+5678", &trid)
                     };
                     let registrar = *registrar;
                     async move {
@@ -157,12 +179,22 @@ fn concurrent_copies_of_one_transform_execute_once(db: &Db) {
         let sql = Sql::open(db).await;
         for round in 0..rounds {
             let name = format!("resend{round}.no");
+            let renewal = format!("renewal{round}.no");
+            reg.fixtures(&format!(
+                r#"@domain {{"name":"{renewal}","roid":"DOM93{round:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z","exDate":"{EXPIRY}T12:00:00Z"}}"#
+            ))
+            .await;
+            // A holder of its own each round: Norid allows 100 domains per organization.
+            let r = clients[0]
+                .call(&contact_create_org(&format!("RS{round}-o")))
+                .await;
+            let holder = crate::crash::element(&r, "contact:id").unwrap().to_owned();
             let copies = [
                 ("domain", format!("RS{round}-d"), {
                     let ns = ["ns1.example.com", "ns2.example.com"];
                     domain_create(
                         &name,
-                        "ACME1O",
+                        &holder,
                         "ROLE1R",
                         ns,
                         "Code+1234",
@@ -173,6 +205,13 @@ fn concurrent_copies_of_one_transform_execute_once(db: &Db) {
                     "contact",
                     format!("RS{round}-c"),
                     contact_create_org(&format!("RS{round}-c")),
+                ),
+                // A copy that runs after the first one committed finds the expiry moved:
+                // 2306 unless it gets the first copy's answer.
+                (
+                    "renew",
+                    format!("RS{round}-r"),
+                    Op::Renew { by: "reg1" }.document(&renewal, &format!("RS{round}-r")),
                 ),
             ];
             for (what, trid, doc) in copies {
@@ -200,7 +239,7 @@ fn concurrent_copies_of_one_transform_execute_once(db: &Db) {
     eprintln!(
         "race figures ({}): resend races {}, copies sent {sent}",
         backend(db),
-        2 * rounds
+        3 * rounds
     );
 }
 
@@ -309,6 +348,296 @@ fn deletes_racing_creates_that_reference_the_objects(db: &Db) {
     });
     eprintln!(
         "race figures ({}): delete/create races {outcomes:?}",
+        backend(db)
+    );
+}
+
+/// Every session of a registrar acks the same poll message at once: one 1000, the rest
+/// 2303, and the queue is one message shorter.
+fn concurrent_acks_of_one_message_remove_it_once(db: &Db) {
+    let rounds = rounds(3);
+    let mut acks = 0;
+    runtime().block_on(async {
+        let reg = Registry::new(db).await;
+        let servers = servers(&reg, db);
+        let per_server = if servers.len() == 1 { 8 } else { 4 };
+        let mut clients = Vec::new();
+        for server in &servers {
+            for _ in 0..per_server {
+                clients.push(reg.session(server, "reg1").await);
+            }
+        }
+        let mut reg2 = reg.session(&servers[0], "reg2").await;
+        let sql = Sql::open(db).await;
+        for round in 0..rounds {
+            // A transfer away leaves reg1 a message.
+            let name = format!("ack{round}.no");
+            let transfer_code = format!("Transfer+Ack{round}");
+            reg.fixtures(&format!(
+                r#"@domain {{"name":"{name}","roid":"DOM96{round:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"authInfo":"{transfer_code}","clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z","exDate":"2025-06-01T12:00:00Z"}}"#
+            ))
+            .await;
+            let r = reg2
+                .call(&domain_transfer(&name, &transfer_code, &format!("AK{round}-t")))
+                .await;
+            assert_eq!(code(&r), Some(1000), "{r}");
+            let before = sql
+                .count("SELECT count(*) FROM poll_messages WHERE registrar = 'reg1'")
+                .await;
+            let r = clients[0].call(&crate::epp::poll_req(&format!("AK{round}-r"))).await;
+            assert_eq!(code(&r), Some(1301), "{r}");
+            let start = r.find("<msgQ").unwrap();
+            let id = r[start..]
+                .split("id=\"")
+                .nth(1)
+                .and_then(|x| x.split('"').next())
+                .unwrap()
+                .to_owned();
+            let calls = clients.iter_mut().enumerate().map(|(k, c)| {
+                let doc = format!(
+                    r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><poll op="ack" msgID="{id}"/><clTRID>AK{round}-{k}</clTRID></command></epp>"#
+                );
+                async move {
+                    let r = c.try_call(&doc).await.expect("an answer");
+                    (code(&r).unwrap(), r)
+                }
+            });
+            let answers = futures_util::future::join_all(calls).await;
+            acks += answers.len();
+            let won = answers.iter().filter(|a| a.0 == 1000).count();
+            assert_eq!(won, 1, "{answers:#?}");
+            assert!(answers.iter().all(|a| [1000, 2303].contains(&a.0)), "{answers:#?}");
+            let after = sql
+                .count("SELECT count(*) FROM poll_messages WHERE registrar = 'reg1'")
+                .await;
+            assert_eq!(after, before - 1);
+            let left = sql
+                .count(&format!("SELECT count(*) FROM poll_messages WHERE id = {id}"))
+                .await;
+            assert_eq!(left, 0);
+        }
+        consistency::check(db, false).await;
+    });
+    eprintln!(
+        "race figures ({}): ack races {rounds}, acks sent {acks}",
+        backend(db)
+    );
+}
+
+/// Seven registrars request the transfer of one domain at once (without the code, so the
+/// holder is sent a one-time token): one 1001, the rest 2300 (a transfer is pending), and
+/// exactly one token, one notification to the holder and one poll message to the sponsor,
+/// all for the winner's request.
+fn concurrent_transfer_requests_leave_one_pending_transfer(db: &Db) {
+    let rounds = rounds(3);
+    let mut sent = 0;
+    runtime().block_on(async {
+        let reg = Registry::new(db).await;
+        let requesters: Vec<String> = (2..=8).map(|n| format!("reg{n}")).collect();
+        let mut more = String::new();
+        for r in &requesters[1..] {
+            more.push_str(&format!("@registrar {r} password=secret-{}\n", &r[3..]));
+        }
+        reg.fixtures(&more).await;
+        let servers = servers(&reg, db);
+        let mut clients = Vec::new();
+        for (k, r) in requesters.iter().enumerate() {
+            clients.push((r.clone(), reg.session(&servers[k % servers.len()], r).await));
+        }
+        let sql = Sql::open(db).await;
+        for round in 0..rounds {
+            let name = format!("wanted{round}.no");
+            reg.fixtures(&format!(
+                r#"@domain {{"name":"{name}","roid":"DOM95{round:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z","exDate":"2025-06-01T12:00:00Z"}}"#
+            ))
+            .await;
+            let notifications = sql.count("SELECT count(*) FROM notifications").await;
+            let calls = clients.iter_mut().map(|(r, c)| {
+                let doc = format!(
+                    r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><transfer op="request"><domain:transfer xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>{name}</domain:name></domain:transfer></transfer><clTRID>TR{round}-{r}</clTRID></command></epp>"#
+                );
+                let r = r.clone();
+                async move { (r, code(&c.try_call(&doc).await.expect("an answer")).unwrap()) }
+            });
+            let answers = futures_util::future::join_all(calls).await;
+            sent += answers.len();
+            let winners: Vec<_> = answers.iter().filter(|a| a.1 == 1001).collect();
+            assert_eq!(winners.len(), 1, "{answers:?}");
+            assert!(answers.iter().all(|a| [1001, 2300].contains(&a.1)), "{answers:?}");
+            let winner = &winners[0].0;
+            let tokens = sql
+                .rows(&format!(
+                    "SELECT requested_by FROM transfer_tokens WHERE domain = '{name}'"
+                ))
+                .await;
+            assert_eq!(tokens, vec![vec![Some(winner.clone())]]);
+            let after = sql.count("SELECT count(*) FROM notifications").await;
+            assert_eq!(after, notifications + 1, "one token sent to the holder");
+            let polls = sql
+                .count(&format!(
+                    "SELECT count(*) FROM poll_messages WHERE registrar = 'reg1' \
+                     AND msg LIKE '%[{name}]%'"
+                ))
+                .await;
+            assert_eq!(polls, 1, "one message to the sponsor");
+            let rows = history(&sql, "domain", &name).await;
+            assert_eq!(rows.len(), 2, "the fixture's row and the winner's: {rows:?}");
+            assert_eq!(&rows[1].1, winner);
+        }
+        consistency::check(db, true).await;
+    });
+    eprintln!(
+        "race figures ({}): transfer request races {rounds}, requests sent {sent}",
+        backend(db)
+    );
+}
+
+/// Three server processes start at once on one PostgreSQL database where a dozen domains
+/// are past their quarantine date, so each process's lifecycle scheduler runs over the
+/// same domains at start: each domain is quarantined once (one history row, one poll
+/// message to its sponsor), whichever process did it.
+#[test]
+fn schedulers_of_three_processes_quarantine_each_domain_once() {
+    let Some(db) = Db::postgres() else { return };
+    const DOMAINS: usize = 12;
+    runtime().block_on(async {
+        // Between quarantine (2025-03-10) and deletion (2025-04-10) of domains that expired
+        // on 2025-01-10.
+        let reg = Registry::at(&db, "2025-03-20T12:00:00Z").await;
+        let mut fixtures = String::new();
+        for k in 0..DOMAINS {
+            fixtures.push_str(&format!(
+                r#"@domain {{"name":"expired{k}.no","roid":"DOM94{k:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"clId":"reg1","crId":"reg1","crDate":"2024-01-10T12:00:00Z","exDate":"2025-01-10T12:00:00Z"}}
+"#
+            ));
+        }
+        reg.fixtures(&fixtures).await;
+        // The first start makes the development CA; the other two start together.
+        let first = reg.start();
+        let env = reg.env(&[]);
+        let mut others: Vec<Server> = (0..2)
+            .map(|_| Server::spawn(crate::harness::EPP_SERVER, &env, &[]))
+            .collect();
+        // Each process's first run is over when its scheduler counted it (a process that
+        // lost every domain to the others logs warnings only).
+        for s in &mut others {
+            s.wait_listening();
+        }
+        let mut lost = 0;
+        for s in std::iter::once(&first).chain(&others) {
+            let deadline = Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                let (_, body) = s.http_get("/metrics").await;
+                if body
+                    .lines()
+                    .any(|l| l.starts_with("epp_scheduler_runs_total{task=\"lifecycle\""))
+                {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "no lifecycle run:\n{}", s.log_text());
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            lost += s
+                .log_lines()
+                .iter()
+                .filter(|l| l.contains("lifecycle step failed") && l.contains("concurrently"))
+                .count();
+        }
+        let sql = Sql::open(&db).await;
+        for k in 0..DOMAINS {
+            let name = format!("expired{k}.no");
+            let rows = history(&sql, "domain", &name).await;
+            let q: Vec<_> = rows
+                .iter()
+                .filter(|r| r.0 == "lifecycle:quarantine")
+                .collect();
+            assert_eq!(q.len(), 1, "{name}: {rows:?}");
+            let polls = sql
+                .count(&format!(
+                    "SELECT count(*) FROM poll_messages WHERE registrar = 'reg1' \
+                     AND msg LIKE 'Domain [{name}] expired%'"
+                ))
+                .await;
+            assert_eq!(polls, 1, "{name}");
+        }
+        consistency::check(&db, true).await;
+        eprintln!(
+            "race figures (postgres, three processes): lifecycle race over {DOMAINS} domains \
+             ({lost} steps lost to another process, logged as warnings)"
+        );
+    });
+}
+
+/// The gaining registrar executes a requested transfer with the holder's one-time token on
+/// every one of its sessions at once: one 1000, the rest 2106 (already the sponsor); one
+/// transfer row, the token spent.
+fn concurrent_executes_with_one_token_transfer_once(db: &Db) {
+    let rounds = rounds(3);
+    let mut sent = 0;
+    runtime().block_on(async {
+        let reg = Registry::new(db).await;
+        let servers = servers(&reg, db);
+        let per_server = if servers.len() == 1 { 8 } else { 4 };
+        let mut clients = Vec::new();
+        for server in &servers {
+            for _ in 0..per_server {
+                clients.push(reg.session(server, "reg2").await);
+            }
+        }
+        let sql = Sql::open(db).await;
+        for round in 0..rounds {
+            let name = format!("token{round}.no");
+            reg.fixtures(&format!(
+                r#"@domain {{"name":"{name}","roid":"DOM92{round:02}D-NORID","registrant":"ACME1O","contacts":[{{"type":"tech","id":"ROLE1R"}}],"ns":["ns1.example.com","ns2.example.com"],"clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z","exDate":"2025-06-01T12:00:00Z"}}"#
+            ))
+            .await;
+            let r = clients[0]
+                .call(&format!(
+                    r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><transfer op="request"><domain:transfer xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>{name}</domain:name></domain:transfer></transfer><clTRID>TK{round}-q</clTRID></command></epp>"#
+                ))
+                .await;
+            assert_eq!(code(&r), Some(1001), "{r}");
+            // The token as the holder received it (nothing delivers the outbox here).
+            let body = sql
+                .rows("SELECT body FROM notifications ORDER BY id DESC LIMIT 1")
+                .await;
+            let body = body[0][0].clone().unwrap();
+            let token = body
+                .lines()
+                .find_map(|l| l.strip_prefix("    "))
+                .unwrap()
+                .trim()
+                .to_owned();
+            let calls = clients.iter_mut().enumerate().map(|(k, c)| {
+                let doc = format!(
+                    r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><extension><command xmlns="http://www.norid.no/xsd/no-ext-epp-1.0"><transfer op="execute"><domain:transfer xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>{name}</domain:name></domain:transfer></transfer><extension><no-ext-domain:transfer xmlns:no-ext-domain="http://www.norid.no/xsd/no-ext-domain-1.1"><no-ext-domain:token>{token}</no-ext-domain:token></no-ext-domain:transfer></extension><clTRID>TK{round}-{k}</clTRID></command></extension></epp>"#
+                );
+                async move {
+                    let r = c.try_call(&doc).await.expect("an answer");
+                    (code(&r).unwrap(), r)
+                }
+            });
+            let answers = futures_util::future::join_all(calls).await;
+            sent += answers.len();
+            assert_eq!(answers.iter().filter(|a| a.0 == 1000).count(), 1, "{answers:#?}");
+            assert!(answers.iter().all(|a| [1000, 2106].contains(&a.0)), "{answers:#?}");
+            let rows = history(&sql, "domain", &name).await;
+            let executes = rows
+                .iter()
+                .filter(|r| r.0 == "domain:transfer-execute")
+                .count();
+            assert_eq!(executes, 1, "{rows:?}");
+            let tokens = sql
+                .count(&format!(
+                    "SELECT count(*) FROM transfer_tokens WHERE domain = '{name}'"
+                ))
+                .await;
+            assert_eq!(tokens, 0, "the token is spent");
+        }
+        consistency::check(db, true).await;
+    });
+    eprintln!(
+        "race figures ({}): token execute races {rounds}, executes sent {sent}",
         backend(db)
     );
 }

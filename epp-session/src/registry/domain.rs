@@ -1277,6 +1277,12 @@ async fn execute_transfer<S: Store>(
 ) -> Outcome {
     exts.only(&[Slot::DomainTransfer], "transfer execute")?;
     let name = &c.name;
+    // The token before the domain: a concurrent execute that spends the token changes the
+    // domain in the same commit, so a token read before it pairs with a domain read after
+    // it, and this command is refused as "already the sponsor" (2106) as in a serial
+    // order. Read the other way round, the old domain and the spent token gave "token not
+    // valid" (2202), which no serial order gives.
+    let stored_token = ctx.store.transfer_token(name).await?;
     let mut d = load_domain(ctx.store, name).await?;
     transferable(ctx, &d)?;
     let token = exts.domain_transfer.and_then(|(_, e)| e.token.as_deref());
@@ -1290,7 +1296,6 @@ async fn execute_transfer<S: Store>(
         }
         .into());
     }
-    let stored_token = ctx.store.transfer_token(name).await?;
     match (&c.auth_info, token) {
         (Some(a), _) => {
             let given = match &a.content {
