@@ -129,7 +129,16 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let text = std::fs::read_to_string(&server.log).unwrap_or_default();
-            if let Some(addr) = listening(&text, "epp") {
+            // The banner of development mode says it too, whatever `log.level` lets through.
+            let banner = text.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix("EPP over TLS:")?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            });
+            if let Some(addr) = listening(&text, "epp").or(banner) {
                 server.addr = addr;
                 return Ok(server);
             }
