@@ -279,7 +279,7 @@ pub fn check_holder_quota(
 /// Whether some Norid zone lies below this name (`telemark.no` above `bo.telemark.no`):
 /// whether the name is a proper suffix, at a label boundary, of some zone. Every name a
 /// policy check parses asks this, so the suffixes are a set built once (a scan of the
-/// zone list was a measurable share of a domain check, benches/README.md).
+/// zone list was 5 % of the server's CPU in a check storm, docs/BENCHMARKS.md).
 fn is_above_a_zone(name: &str) -> bool {
     static ABOVE: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
         std::sync::LazyLock::new(|| {
