@@ -245,6 +245,10 @@ fn run(cli: Cli) -> Result<()> {
         ),
     };
     std::fs::create_dir_all(&data_dir).context(format!("creating {}", data_dir.display()))?;
+    // The server resolves relative paths against its own data directory.
+    let data_dir = data_dir
+        .canonicalize()
+        .context(format!("resolving {}", data_dir.display()))?;
     let settings = Settings {
         sessions: cli.sessions,
         registrars: cli.registrars,
