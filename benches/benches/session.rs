@@ -6,8 +6,10 @@
 //! The fixtures are epp-session's shared script fixtures (`fixtures/registry.inc`: two
 //! registrars with contacts, hosts and a domain each), loaded into a SQLite file under the
 //! target directory (`synchronous=FULL`, a real disk) by the script runner. Creates use a
-//! fresh name each; updates add and remove one name server in turn; every transform has
-//! its own clTRID (a repeated one would be answered from the replay record).
+//! fresh name each under `oslo.no` (no quota for an organization there), spread over 256
+//! registrants (every create counts its holder's domains); updates add and remove one
+//! name server in turn; every transform has its own clTRID (a repeated one would be
+//! answered from the replay record).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -35,12 +37,16 @@ const INFO: &[u8] = br#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <domain:info xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name hosts="all">example.no</domain:name></domain:info>
 </info><clTRID>INF-1</clTRID></command></epp>"#;
 
+/// Organization registrants of `reg1` that creates rotate over.
+const HOLDERS: u64 = 256;
+
 fn create_doc(n: u64) -> Vec<u8> {
+    let holder = n % HOLDERS;
     format!(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><create>
-<domain:create xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>bench-{n}.no</domain:name><domain:period unit="y">1</domain:period>
-<domain:ns><domain:hostObj>ns1.example.com</domain:hostObj><domain:hostObj>ns2.example.com</domain:hostObj></domain:ns><domain:registrant>ACME1O</domain:registrant><domain:contact type="tech">ROLE1R</domain:contact><domain:authInfo><domain:pw>Code+9876</domain:pw></domain:authInfo></domain:create>
+<domain:create xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>bench-{n}.oslo.no</domain:name><domain:period unit="y">1</domain:period>
+<domain:ns><domain:hostObj>ns1.example.com</domain:hostObj><domain:hostObj>ns2.example.com</domain:hostObj></domain:ns><domain:registrant>BNCH{holder}O</domain:registrant><domain:contact type="tech">ROLE1R</domain:contact><domain:authInfo><domain:pw>Code+9876</domain:pw></domain:authInfo></domain:create>
 </create><extension><no-ext-domain:create xmlns:no-ext-domain="http://www.norid.no/xsd/no-ext-domain-1.1"><no-ext-domain:applicantDataset><no-ext-domain:versionNumber>3.2</no-ext-domain:versionNumber><no-ext-domain:acceptName>Kari Nordmann</no-ext-domain:acceptName><no-ext-domain:acceptDate>2024-11-30T10:00:00Z</no-ext-domain:acceptDate></no-ext-domain:applicantDataset></no-ext-domain:create></extension><clTRID>CRE-{n}</clTRID></command></epp>"#
     )
     .into_bytes()
@@ -69,7 +75,14 @@ fn setup(rt: &Runtime, dir: &std::path::Path) -> Harness<SqliteStore> {
     let store = SqliteStore::open(SqliteConfig::new(dir.join("session-bench.sqlite3"))).unwrap();
     let mut harness = Harness::new(Arc::new(store));
     harness.config_mut().commands_per_session = u32::MAX;
-    let text = format!("{FIXTURES}\nC: @login reg1 secret-1\nS: 1000\n");
+    let mut text = format!("{FIXTURES}\n");
+    for k in 0..HOLDERS {
+        text.push_str(&format!(
+            r#"@contact {{"id":"BNCH{k}O","roid":"CON8{k:04}O-NORID","type":"organization","email":"post@holder{k}.no","postalLoc":{{"name":"Kari Nordmann","org":"Holder {k} AS","street":["Storgata 1"],"city":"Oslo","pc":"NO-0150","cc":"NO"}},"identity":{{"type":"organizationNumber","value":"985821585"}},"clId":"reg1","crId":"reg1","crDate":"2024-01-01T00:00:00Z"}}"#
+        ));
+        text.push_str("\n\n");
+    }
+    text.push_str("C: @login reg1 secret-1\nS: 1000\n");
     let script = Script::parse("session-bench", &text).unwrap();
     rt.block_on(script.run(&mut harness, None)).unwrap();
     harness
