@@ -581,6 +581,25 @@ macro_rules! read_with {
     }};
 }
 
+/// Runs one read function of several statements in one read transaction: one snapshot
+/// for all of them, and one shared lock (a pair of `fcntl` calls and the WAL read mark)
+/// instead of one per statement, a visible cost of a many-name check under load
+/// (docs/BENCHMARKS.md).
+macro_rules! read_tx_with {
+    ($self:ident, $f:path $(, $arg:expr)*) => {{
+        let mut reader = $self.reader()?;
+        let mut conn = reader.conn();
+        conn.run_execute("BEGIN", &[]).map_err(DbError::into_store_error)?;
+        let result = $f(&mut conn $(, $arg)*).await;
+        // The transaction ends whatever the function returned; a connection that cannot
+        // end it does not go back to the pool.
+        if conn.run_execute("COMMIT", &[]).is_err() {
+            reader.conn = None;
+        }
+        result
+    }};
+}
+
 impl Store for SqliteStore {
     async fn verify_login(
         &self,
@@ -616,36 +635,36 @@ impl Store for SqliteStore {
 
     async fn domains_exist(&self, names: &[DomainName]) -> Result<Vec<bool>, StoreError> {
         let keys = names.iter().map(DomainName::as_str);
-        read_with!(
-            self,
-            read::exist,
-            "SELECT 1 FROM domains WHERE name = $1",
-            keys
-        )
+        let sql = "SELECT 1 FROM domains WHERE name = $1";
+        if names.len() > 1 {
+            read_tx_with!(self, read::exist, sql, keys)
+        } else {
+            read_with!(self, read::exist, sql, keys)
+        }
     }
 
     async fn contacts_exist(&self, ids: &[ContactId]) -> Result<Vec<bool>, StoreError> {
         let keys = ids.iter().map(ContactId::as_str);
-        read_with!(
-            self,
-            read::exist,
-            "SELECT 1 FROM contacts WHERE id = $1",
-            keys
-        )
+        let sql = "SELECT 1 FROM contacts WHERE id = $1";
+        if ids.len() > 1 {
+            read_tx_with!(self, read::exist, sql, keys)
+        } else {
+            read_with!(self, read::exist, sql, keys)
+        }
     }
 
     async fn hosts_exist(&self, names: &[HostName]) -> Result<Vec<bool>, StoreError> {
         let keys = names.iter().map(HostName::as_str);
-        read_with!(
-            self,
-            read::exist,
-            "SELECT 1 FROM hosts WHERE name = $1",
-            keys
-        )
+        let sql = "SELECT 1 FROM hosts WHERE name = $1";
+        if names.len() > 1 {
+            read_tx_with!(self, read::exist, sql, keys)
+        } else {
+            read_with!(self, read::exist, sql, keys)
+        }
     }
 
     async fn is_linked(&self, object: &ObjectKey) -> Result<bool, StoreError> {
-        read_with!(self, read::is_linked, object)
+        read_tx_with!(self, read::is_linked, object)
     }
 
     async fn domains(
