@@ -590,7 +590,9 @@ macro_rules! read_tx_with {
         let mut reader = $self.reader()?;
         let mut conn = reader.conn();
         conn.run_execute("BEGIN", &[]).map_err(DbError::into_store_error)?;
-        let result = $f(&mut conn $(, $arg)*).await;
+        let result = $f(&mut conn $(, $arg)*)
+            .await
+            .map_err(TxError::into_store_error);
         // The transaction ends whatever the function returned; a connection that cannot
         // end it does not go back to the pool.
         if conn.run_execute("COMMIT", &[]).is_err() {
