@@ -24,7 +24,7 @@ use epp_session::store::model::{
     Notification, ObjectKey, PollSummary, PolledMessage, Registrar, ReplayRecord, Sequence,
     TransferToken,
 };
-use epp_session::store::{ChangeSet, CommitReceipt, Store, StoreError};
+use epp_session::store::{ChangeSet, CommitReceipt, Store, StoreError, check_login};
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
 
 pub use error::OpenError;
@@ -98,6 +98,36 @@ pub async fn open(config: &StoreConfig) -> Result<AnyStore, OpenError> {
     }
 }
 
+/// Runs argon2 work (a login's verification, the hashing of new passwords) on tokio's
+/// blocking pool, at most as many at once as the machine has CPUs. Each argon2 call holds
+/// its memory cost (19 MiB with the default parameters) while it runs, so a burst of
+/// logins run all at once took the server from tens of MiB to over 500 MiB
+/// (docs/BENCHMARKS.md); more parallelism than CPUs would not make them finish sooner.
+pub(crate) async fn argon2_off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _permit = permits
+        .acquire()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("password work refused: {e}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("password work failed: {e}")))
+}
+
+/// Checks a login's password against the registrar's argon2 hash, off the async threads.
+pub(crate) async fn verify_off_thread(
+    registrar: Option<Registrar>,
+    password: &Password,
+) -> Result<LoginCheck, StoreError> {
+    let password = password.clone();
+    argon2_off_thread(move || check_login(registrar, &password)).await
+}
+
 /// Replaces the clear passwords of a change set by argon2 hashes on tokio's blocking pool,
 /// with salts from the operating system.
 pub(crate) async fn hash_off_thread(mut set: ChangeSet) -> Result<ChangeSet, StoreError> {
@@ -107,13 +137,12 @@ pub(crate) async fn hash_off_thread(mut set: ChangeSet) -> Result<ChangeSet, Sto
         getrandom::fill(salt)
             .map_err(|e| StoreError::Unavailable(format!("no randomness for a salt: {e}")))?;
     }
-    tokio::task::spawn_blocking(move || {
+    argon2_off_thread(move || {
         let mut salts = salts.into_iter();
         set.hash_passwords(|| salts.next().unwrap_or_default());
         set
     })
     .await
-    .map_err(|e| StoreError::Unavailable(format!("password hashing failed: {e}")))
 }
 
 /// Either backend, chosen at run time from the configuration.
@@ -256,5 +285,38 @@ impl Store for AnyStore {
 
     async fn commit(&self, changes: ChangeSet) -> Result<CommitReceipt, StoreError> {
         delegate!(self, commit, changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::argon2_off_thread;
+
+    /// A burst of password work runs at most as many jobs at once as there are CPUs: each
+    /// argon2 call holds 19 MiB, and the blocking pool alone would run 512 of them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn argon2_work_runs_at_most_one_job_per_cpu() {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let jobs = (0..cpus * 8).map(|_| {
+            let (running, most) = (running.clone(), most.clone());
+            tokio::spawn(argon2_off_thread(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(20));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }))
+        });
+        for job in jobs.collect::<Vec<_>>() {
+            job.await.unwrap().unwrap();
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(most <= cpus, "{most} jobs ran at once on {cpus} CPUs");
+        assert!(most >= 1);
     }
 }

@@ -38,7 +38,7 @@ use epp_session::store::model::{
     Notification, ObjectKey, PollSummary, PolledMessage, Registrar, ReplayRecord, Sequence,
     TransferToken,
 };
-use epp_session::store::{ChangeSet, CommitReceipt, Store, StoreError, check_login};
+use epp_session::store::{ChangeSet, CommitReceipt, Store, StoreError};
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
 use futures_util::FutureExt;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -609,10 +609,7 @@ impl Store for SqliteStore {
         password: &Password,
     ) -> Result<LoginCheck, StoreError> {
         let registrar = read_with!(self, read::registrar, id)?;
-        let password = password.clone();
-        tokio::task::spawn_blocking(move || check_login(registrar, &password))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("password check failed: {e}")))
+        super::verify_off_thread(registrar, password).await
     }
 
     async fn registrar(&self, id: &ClientId) -> Result<Option<Registrar>, StoreError> {
