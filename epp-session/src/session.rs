@@ -873,7 +873,7 @@ impl<S: Store> Session<S> {
         info: &CommandInfo,
         me: &ClientId,
         declared: &Declared,
-        record: bool,
+        mut record: bool,
         cl_trid: Option<ClTrid>,
         sv: SvTrid,
         now: Timestamp,
@@ -1001,11 +1001,17 @@ impl<S: Store> Session<S> {
                 }
                 Err(e) if e.is_retryable() => continue,
                 Err(StoreError::AlreadyExists(crate::store::ObjectKey::Replay(..))) => {
-                    // A copy of this command on another connection won the race.
+                    // A copy of this command on another connection won the race, or
+                    // another command took the clTRID meanwhile.
                     if let Some(t) = &cl_trid
                         && let Ok(Some(r)) = self.store.replay(me, t).await
-                        && let Some(b) = split_replay(&r.response, &digest)
                     {
+                        let Some(b) = split_replay(&r.response, &digest) else {
+                            // Another command: this one runs unrecorded, as it would have
+                            // had it looked a moment later (docs/session-replay.md).
+                            record = false;
+                            continue;
+                        };
                         let code = match epp_norid_ext::decode_response(b) {
                             Ok(NoridServerDoc::Response(r)) => {
                                 r.results.first().map_or(ResultCode::Success, |x| x.code)

@@ -167,3 +167,50 @@ fn a_copy_refused_because_the_first_copy_committed_gets_its_answer() {
         assert!(!third.outcome.replayed);
     });
 }
+
+/// A clTRID reused for another command runs that command unrecorded
+/// (docs/session-replay.md), also when the first command's record is committed between
+/// this one's lookup and its commit: the store refuses the second record, and the command
+/// runs again without one instead of failing with 2400.
+#[test]
+fn another_command_racing_for_a_cl_trid_runs_unrecorded() {
+    let store = Arc::new(StaleReplay {
+        inner: MemoryStore::new(),
+        stale: AtomicBool::new(false),
+    });
+    let mut h = Harness::new(Arc::clone(&store));
+    block_on(async {
+        let fixtures = include_str!("../testdata/sessions/fixtures/registry.inc");
+        let script = Script::parse("registry.inc", fixtures).unwrap();
+        script.run(&mut h, None).await.unwrap();
+        for s in ["a", "b"] {
+            let r = h.exchange(s, LOGIN.as_bytes()).await;
+            assert_eq!(r.outcome.result_code, 1000);
+        }
+        let first = h.exchange("a", CREATE.as_bytes()).await;
+        assert_eq!(first.outcome.result_code, 1000);
+        // Another domain under the same clTRID, whose lookup missed the first record.
+        store.stale.store(true, Ordering::SeqCst);
+        let other = CREATE.replace("resent.no", "resent-other.no");
+        let second = h.exchange("b", other.as_bytes()).await;
+        assert_eq!(
+            second.outcome.result_code,
+            1000,
+            "{}",
+            String::from_utf8_lossy(&second.bytes)
+        );
+        assert!(!second.outcome.replayed);
+        assert_ne!(second.bytes, first.bytes);
+        for name in ["resent.no", "resent-other.no"] {
+            let history = store
+                .history(&ObjectKey::Domain(DomainName::new(name).unwrap()))
+                .await
+                .unwrap();
+            assert_eq!(history.len(), 1, "{name} created once");
+        }
+        // The clTRID still answers the first command with its record.
+        let again = h.exchange("b", CREATE.as_bytes()).await;
+        assert_eq!(again.bytes, first.bytes);
+        assert!(again.outcome.replayed);
+    });
+}
