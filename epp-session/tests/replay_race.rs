@@ -9,115 +9,31 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use epp_session::store::model::{
-    Contact, ContactQuery, Domain, DomainQuery, HistoryEntry, Host, HostQuery, LoginCheck,
-    Notification, ObjectKey, PollSummary, PolledMessage, Registrar, ReplayRecord, Sequence,
-    TransferToken,
-};
+use epp_session::store::model::{ObjectKey, ReplayRecord};
 use epp_session::store::suite::block_on;
-use epp_session::store::{ChangeSet, CommitReceipt, MemoryStore, Store, StoreError};
+use epp_session::store::{MemoryStore, Store};
 use epp_session::testing::Harness;
+use epp_session::testing::intercept::{Hooks, Intercept};
 use epp_session::testing::script::Script;
-use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password, Timestamp};
+use epp_xml::{ClTrid, ClientId, DomainName};
 
-/// A [`MemoryStore`] whose next replay lookup finds nothing once `stale` is set.
+/// Once set, the next replay lookup finds nothing.
+#[derive(Default)]
 struct StaleReplay {
-    inner: MemoryStore,
     stale: AtomicBool,
 }
 
-impl Store for StaleReplay {
-    async fn verify_login(&self, id: &ClientId, pw: &Password) -> Result<LoginCheck, StoreError> {
-        self.inner.verify_login(id, pw).await
+impl Hooks for StaleReplay {
+    fn replay(&self, _: &ClientId, _: &ClTrid) -> Option<Option<ReplayRecord>> {
+        self.stale.swap(false, Ordering::SeqCst).then_some(None)
     }
-    async fn registrar(&self, id: &ClientId) -> Result<Option<Registrar>, StoreError> {
-        self.inner.registrar(id).await
-    }
-    async fn registrars(&self) -> Result<Vec<Registrar>, StoreError> {
-        self.inner.registrars().await
-    }
-    async fn domain(&self, name: &DomainName) -> Result<Option<Domain>, StoreError> {
-        self.inner.domain(name).await
-    }
-    async fn contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
-        self.inner.contact(id).await
-    }
-    async fn host(&self, name: &HostName) -> Result<Option<Host>, StoreError> {
-        self.inner.host(name).await
-    }
-    async fn domains_exist(&self, names: &[DomainName]) -> Result<Vec<bool>, StoreError> {
-        self.inner.domains_exist(names).await
-    }
-    async fn contacts_exist(&self, ids: &[ContactId]) -> Result<Vec<bool>, StoreError> {
-        self.inner.contacts_exist(ids).await
-    }
-    async fn hosts_exist(&self, names: &[HostName]) -> Result<Vec<bool>, StoreError> {
-        self.inner.hosts_exist(names).await
-    }
-    async fn is_linked(&self, object: &ObjectKey) -> Result<bool, StoreError> {
-        self.inner.is_linked(object).await
-    }
-    async fn domains(
-        &self,
-        q: &DomainQuery,
-        after: Option<&DomainName>,
-        limit: usize,
-    ) -> Result<Vec<Domain>, StoreError> {
-        self.inner.domains(q, after, limit).await
-    }
-    async fn count_domains(&self, q: &DomainQuery) -> Result<u64, StoreError> {
-        self.inner.count_domains(q).await
-    }
-    async fn contacts(
-        &self,
-        q: &ContactQuery,
-        after: Option<&ContactId>,
-        limit: usize,
-    ) -> Result<Vec<Contact>, StoreError> {
-        self.inner.contacts(q, after, limit).await
-    }
-    async fn hosts(
-        &self,
-        q: &HostQuery,
-        after: Option<&HostName>,
-        limit: usize,
-    ) -> Result<Vec<Host>, StoreError> {
-        self.inner.hosts(q, after, limit).await
-    }
-    async fn poll_summary(&self, r: &ClientId) -> Result<Option<PollSummary>, StoreError> {
-        self.inner.poll_summary(r).await
-    }
-    async fn poll_peek(&self, r: &ClientId) -> Result<Option<PolledMessage>, StoreError> {
-        self.inner.poll_peek(r).await
-    }
-    async fn history(&self, o: &ObjectKey) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.inner.history(o).await
-    }
-    async fn transfer_token(&self, d: &DomainName) -> Result<Option<TransferToken>, StoreError> {
-        self.inner.transfer_token(d).await
-    }
-    async fn expired_transfer_tokens(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<TransferToken>, StoreError> {
-        self.inner.expired_transfer_tokens(before, limit).await
-    }
-    async fn replay(&self, r: &ClientId, t: &ClTrid) -> Result<Option<ReplayRecord>, StoreError> {
-        if self.stale.swap(false, Ordering::SeqCst) {
-            return Ok(None);
-        }
-        self.inner.replay(r, t).await
-    }
-    async fn pending_notifications(&self, limit: usize) -> Result<Vec<Notification>, StoreError> {
-        self.inner.pending_notifications(limit).await
-    }
-    async fn allocate_id(&self, s: Sequence) -> Result<u64, StoreError> {
-        self.inner.allocate_id(s).await
-    }
-    async fn commit(&self, changes: ChangeSet) -> Result<CommitReceipt, StoreError> {
-        self.inner.commit(changes).await
-    }
+}
+
+fn store() -> Arc<Intercept<MemoryStore, StaleReplay>> {
+    Arc::new(Intercept {
+        inner: MemoryStore::new(),
+        hooks: StaleReplay::default(),
+    })
 }
 
 const LOGIN: &str = r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><login><clID>reg1</clID><pw>secret-1</pw><options><version>1.0</version><lang>en</lang></options><svcs><objURI>urn:ietf:params:xml:ns:domain-1.0</objURI><objURI>urn:ietf:params:xml:ns:contact-1.0</objURI><objURI>urn:ietf:params:xml:ns:host-1.0</objURI><svcExtension><extURI>http://www.norid.no/xsd/no-ext-result-1.0</extURI><extURI>http://www.norid.no/xsd/no-ext-domain-1.1</extURI></svcExtension></svcs></login><clTRID>LOGIN-1</clTRID></command></epp>"#;
@@ -126,10 +42,7 @@ const CREATE: &str = r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><cr
 
 #[test]
 fn a_copy_refused_because_the_first_copy_committed_gets_its_answer() {
-    let store = Arc::new(StaleReplay {
-        inner: MemoryStore::new(),
-        stale: AtomicBool::new(false),
-    });
+    let store = store();
     let mut h = Harness::new(Arc::clone(&store));
     block_on(async {
         let fixtures = include_str!("../testdata/sessions/fixtures/registry.inc");
@@ -147,7 +60,7 @@ fn a_copy_refused_because_the_first_copy_committed_gets_its_answer() {
         let first = h.exchange("a", CREATE.as_bytes()).await;
         assert_eq!(first.outcome.result_code, 1000);
         // The second copy looked for a recorded answer before the first one committed.
-        store.stale.store(true, Ordering::SeqCst);
+        store.hooks.stale.store(true, Ordering::SeqCst);
         let second = h.exchange("b", CREATE.as_bytes()).await;
         assert_eq!(
             String::from_utf8_lossy(&second.bytes),
@@ -174,10 +87,7 @@ fn a_copy_refused_because_the_first_copy_committed_gets_its_answer() {
 /// runs again without one instead of failing with 2400.
 #[test]
 fn another_command_racing_for_a_cl_trid_runs_unrecorded() {
-    let store = Arc::new(StaleReplay {
-        inner: MemoryStore::new(),
-        stale: AtomicBool::new(false),
-    });
+    let store = store();
     let mut h = Harness::new(Arc::clone(&store));
     block_on(async {
         let fixtures = include_str!("../testdata/sessions/fixtures/registry.inc");
@@ -190,7 +100,7 @@ fn another_command_racing_for_a_cl_trid_runs_unrecorded() {
         let first = h.exchange("a", CREATE.as_bytes()).await;
         assert_eq!(first.outcome.result_code, 1000);
         // Another domain under the same clTRID, whose lookup missed the first record.
-        store.stale.store(true, Ordering::SeqCst);
+        store.hooks.stale.store(true, Ordering::SeqCst);
         let other = CREATE.replace("resent.no", "resent-other.no");
         let second = h.exchange("b", other.as_bytes()).await;
         assert_eq!(

@@ -10,21 +10,18 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use epp_session::store::model::{
-    Contact, ContactQuery, Domain, DomainQuery, HistoryEntry, Host, HostQuery, LoginCheck,
-    Notification, ObjectKey, PollSummary, PolledMessage, Registrar, ReplayRecord, Sequence,
-    TransferToken,
-};
+use epp_session::store::model::{Domain, TransferToken};
 use epp_session::store::suite::block_on;
-use epp_session::store::{ChangeSet, CommitReceipt, MemoryStore, Store, StoreError};
+use epp_session::store::{MemoryStore, Store};
 use epp_session::testing::Harness;
+use epp_session::testing::intercept::{Hooks, Intercept};
 use epp_session::testing::script::Script;
-use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password, Timestamp};
+use epp_xml::DomainName;
 
-/// A [`MemoryStore`] whose next read of the domain or its token, once `stale` is set,
-/// returns the saved earlier state.
+/// Once `stale` is set, the next read of the domain or its token returns the saved
+/// earlier state.
+#[derive(Default)]
 struct StaleReads {
-    inner: MemoryStore,
     stale: AtomicBool,
     before: Mutex<Option<(Option<Domain>, Option<TransferToken>)>>,
 }
@@ -38,100 +35,12 @@ impl StaleReads {
     }
 }
 
-impl Store for StaleReads {
-    async fn verify_login(&self, id: &ClientId, pw: &Password) -> Result<LoginCheck, StoreError> {
-        self.inner.verify_login(id, pw).await
+impl Hooks for StaleReads {
+    fn domain(&self, _: &DomainName) -> Option<Option<Domain>> {
+        self.stale().map(|(d, _)| d)
     }
-    async fn registrar(&self, id: &ClientId) -> Result<Option<Registrar>, StoreError> {
-        self.inner.registrar(id).await
-    }
-    async fn registrars(&self) -> Result<Vec<Registrar>, StoreError> {
-        self.inner.registrars().await
-    }
-    async fn domain(&self, name: &DomainName) -> Result<Option<Domain>, StoreError> {
-        if let Some((d, _)) = self.stale() {
-            return Ok(d);
-        }
-        self.inner.domain(name).await
-    }
-    async fn contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
-        self.inner.contact(id).await
-    }
-    async fn host(&self, name: &HostName) -> Result<Option<Host>, StoreError> {
-        self.inner.host(name).await
-    }
-    async fn domains_exist(&self, names: &[DomainName]) -> Result<Vec<bool>, StoreError> {
-        self.inner.domains_exist(names).await
-    }
-    async fn contacts_exist(&self, ids: &[ContactId]) -> Result<Vec<bool>, StoreError> {
-        self.inner.contacts_exist(ids).await
-    }
-    async fn hosts_exist(&self, names: &[HostName]) -> Result<Vec<bool>, StoreError> {
-        self.inner.hosts_exist(names).await
-    }
-    async fn is_linked(&self, object: &ObjectKey) -> Result<bool, StoreError> {
-        self.inner.is_linked(object).await
-    }
-    async fn domains(
-        &self,
-        q: &DomainQuery,
-        after: Option<&DomainName>,
-        limit: usize,
-    ) -> Result<Vec<Domain>, StoreError> {
-        self.inner.domains(q, after, limit).await
-    }
-    async fn count_domains(&self, q: &DomainQuery) -> Result<u64, StoreError> {
-        self.inner.count_domains(q).await
-    }
-    async fn contacts(
-        &self,
-        q: &ContactQuery,
-        after: Option<&ContactId>,
-        limit: usize,
-    ) -> Result<Vec<Contact>, StoreError> {
-        self.inner.contacts(q, after, limit).await
-    }
-    async fn hosts(
-        &self,
-        q: &HostQuery,
-        after: Option<&HostName>,
-        limit: usize,
-    ) -> Result<Vec<Host>, StoreError> {
-        self.inner.hosts(q, after, limit).await
-    }
-    async fn poll_summary(&self, r: &ClientId) -> Result<Option<PollSummary>, StoreError> {
-        self.inner.poll_summary(r).await
-    }
-    async fn poll_peek(&self, r: &ClientId) -> Result<Option<PolledMessage>, StoreError> {
-        self.inner.poll_peek(r).await
-    }
-    async fn history(&self, o: &ObjectKey) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.inner.history(o).await
-    }
-    async fn transfer_token(&self, d: &DomainName) -> Result<Option<TransferToken>, StoreError> {
-        if let Some((_, t)) = self.stale() {
-            return Ok(t);
-        }
-        self.inner.transfer_token(d).await
-    }
-    async fn expired_transfer_tokens(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<TransferToken>, StoreError> {
-        self.inner.expired_transfer_tokens(before, limit).await
-    }
-    async fn replay(&self, r: &ClientId, t: &ClTrid) -> Result<Option<ReplayRecord>, StoreError> {
-        self.inner.replay(r, t).await
-    }
-    async fn pending_notifications(&self, limit: usize) -> Result<Vec<Notification>, StoreError> {
-        self.inner.pending_notifications(limit).await
-    }
-    async fn allocate_id(&self, s: Sequence) -> Result<u64, StoreError> {
-        self.inner.allocate_id(s).await
-    }
-    async fn commit(&self, changes: ChangeSet) -> Result<CommitReceipt, StoreError> {
-        self.inner.commit(changes).await
+    fn transfer_token(&self, _: &DomainName) -> Option<Option<TransferToken>> {
+        self.stale().map(|(_, t)| t)
     }
 }
 
@@ -160,10 +69,9 @@ const REQUEST: &str = r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><t
 
 #[test]
 fn an_execute_that_read_around_a_spent_token_is_refused_as_a_serial_order_would() {
-    let store = Arc::new(StaleReads {
+    let store = Arc::new(Intercept {
         inner: MemoryStore::new(),
-        stale: AtomicBool::new(false),
-        before: Mutex::new(None),
+        hooks: StaleReads::default(),
     });
     let mut h = Harness::new(Arc::clone(&store));
     block_on(async {
@@ -197,7 +105,7 @@ fn an_execute_that_read_around_a_spent_token_is_refused_as_a_serial_order_would(
             .trim()
             .to_owned();
         let name = DomainName::new("example.no").unwrap();
-        *store.before.lock().unwrap() = Some((
+        *store.hooks.before.lock().unwrap() = Some((
             store.inner.domain(&name).await.unwrap(),
             store.inner.transfer_token(&name).await.unwrap(),
         ));
@@ -206,7 +114,7 @@ fn an_execute_that_read_around_a_spent_token_is_refused_as_a_serial_order_would(
             .await;
         assert_eq!(first.outcome.result_code, 1000);
         // The second copy's first read happened before the first one committed.
-        store.stale.store(true, Ordering::SeqCst);
+        store.hooks.stale.store(true, Ordering::SeqCst);
         let second = h
             .exchange("b", execute(&token, "EXECUTE-2").as_bytes())
             .await;

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cheap;
+pub mod intercept;
 pub mod script;
 pub mod xml;
 
