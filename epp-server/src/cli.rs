@@ -103,7 +103,7 @@ fn run<W: Wiring>(cli: Cli, wiring: W) -> Result<(), Error> {
         Command::Domain(command) => admin::domain(&config, command),
         Command::Registrant(command) => admin::registrant(&config, command),
         Command::Serve => {
-            crate::log::init(&config.log)?;
+            let log = crate::log::init(&config.log)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -113,6 +113,7 @@ fn run<W: Wiring>(cli: Cli, wiring: W) -> Result<(), Error> {
                 tracing::error!(error = %e, "epp-server stopped");
             }
             runtime.shutdown_timeout(RUNTIME_STOP_TIMEOUT);
+            drop(log);
             result
         }
     }

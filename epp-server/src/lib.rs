@@ -26,6 +26,7 @@ mod database;
 mod error;
 mod limits;
 mod log;
+mod log_writer;
 mod metrics;
 mod notify;
 mod protocol;
@@ -48,7 +49,7 @@ pub use error::{ConfigError, Error, TlsError};
 pub use limits::{
     RateClass, RateLimited, RateLimiter, SessionGuard, SessionLimitReached, SessionRegistry,
 };
-pub use log::{COMMAND_TARGET, init as init_logging, log_command};
+pub use log::{COMMAND_TARGET, LogGuard, init as init_logging, log_command};
 pub use metrics::{LATENCY_BUCKETS, Metrics};
 pub use notify::{
     DeliveryError, DeliveryFuture, ExecNotifier, LogNotifier, Notifier, OutboxWaker,

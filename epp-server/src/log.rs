@@ -1,5 +1,5 @@
-//! Logging with tracing: text or JSON lines on standard error, and the one-line-per-command
-//! record.
+//! Logging with tracing: text or JSON lines on standard error, written by a writer thread
+//! ([`crate::log_writer`]), and the one-line-per-command record.
 //!
 //! What is never logged: frame payloads, passwords, authInfo. Log lines carry only the
 //! fields named here and in the connection driver.
@@ -12,25 +12,32 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{LogConfig, LogFormat};
 use crate::error::Error;
+use crate::log_writer::BatchWriter;
+pub use crate::log_writer::LogGuard;
 use crate::protocol::CommandOutcome;
 
 /// The tracing target of the per-command lines, so they can be filtered apart
 /// (`log.level = "info,epp::command=off"`).
 pub const COMMAND_TARGET: &str = "epp::command";
 
-/// Installs the global log subscriber.
+/// Installs the global log subscriber, writing to standard error through a writer thread.
+/// Keep the returned guard while the server runs: dropping it writes the lines still
+/// buffered.
 ///
 /// # Errors
 ///
-/// [`Error::Logging`] if the filter is invalid or a subscriber is already installed.
-pub fn init(config: &LogConfig) -> Result<(), Error> {
+/// [`Error::Logging`] if the filter is invalid, a subscriber is already installed, or the
+/// writer thread cannot start.
+pub fn init(config: &LogConfig) -> Result<LogGuard, Error> {
     let filter: Targets = config
         .level
         .parse()
         .map_err(|e| Error::Logging(format!("log.level {:?}: {e}", config.level)))?;
+    let (writer, guard) = BatchWriter::start(std::io::stderr())
+        .map_err(|e| Error::Logging(format!("log writer thread: {e}")))?;
     let result = match config.format {
         LogFormat::Text => tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .with_ansi(false)
             .finish()
             .with(filter)
@@ -40,12 +47,13 @@ pub fn init(config: &LogConfig) -> Result<(), Error> {
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(false)
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .finish()
             .with(filter)
             .try_init(),
     };
-    result.map_err(|e| Error::Logging(e.to_string()))
+    result.map_err(|e| Error::Logging(e.to_string()))?;
+    Ok(guard)
 }
 
 /// Logs one command: connection, registrar, command, result code, clTRID, svTRID,
