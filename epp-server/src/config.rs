@@ -225,6 +225,11 @@ pub struct DatabaseConfig {
     pub pool_size: u32,
     /// How long to wait for a new PostgreSQL connection.
     pub connect_timeout: HumanDuration,
+    /// How long a registrar's poll queue summary (`<msgQ>` of every response) is shown
+    /// without reading the queue again; `0s` reads it for every response. This process's
+    /// commits refresh it at once; other processes' (a second server, the admin command)
+    /// show within this time.
+    pub poll_summary_ttl: HumanDuration,
 }
 
 impl Default for DatabaseConfig {
@@ -237,6 +242,7 @@ impl Default for DatabaseConfig {
             postgres_schema: None,
             pool_size: 16,
             connect_timeout: HumanDuration::from_secs(5),
+            poll_summary_ttl: HumanDuration::from_secs(1),
         }
     }
 }
@@ -881,6 +887,7 @@ impl Config {
                     SqliteDurability::Full => Durability::Full,
                     SqliteDurability::Normal => Durability::Normal,
                 };
+                c.poll_summary_ttl = db.poll_summary_ttl.get();
                 StoreConfig::Sqlite(c)
             }
             DatabaseBackend::Postgres => {
@@ -898,6 +905,7 @@ impl Config {
                 c.pool_size = usize::try_from(db.pool_size).unwrap_or(usize::MAX);
                 c.schema.clone_from(&db.postgres_schema);
                 c.connect_timeout = db.connect_timeout.get();
+                c.poll_summary_ttl = db.poll_summary_ttl.get();
                 StoreConfig::Postgres(c)
             }
         })

@@ -9,6 +9,52 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::future::Future;
+use std::time::{Duration, Instant};
+
+use epp_session::store::model::{NewPollMessage, PollPayload};
+use epp_session::store::suite::{base, cid, commit1};
+use epp_session::store::{Change, Store};
+
+/// The summary poll queue (`<msgQ>`) cache with two stores on one database, as two server
+/// processes: a store's own commits show at once, the other's within the TTL.
+async fn poll_summaries_across_processes<S: Store>(a: &S, b: &S, ttl: Duration) {
+    base(a).await;
+    let reg = cid("reg1");
+    let enqueue = || {
+        Change::EnqueuePoll(NewPollMessage {
+            registrar: cid("reg1"),
+            text: "hello".into(),
+            payload: PollPayload::Text,
+        })
+    };
+    assert_eq!(a.poll_summary(&reg).await.unwrap(), None);
+    let b_read = Instant::now();
+    assert_eq!(b.poll_summary(&reg).await.unwrap(), None);
+    commit1(a, "reg1", enqueue()).await.unwrap();
+    // The committing store shows its own commit at once.
+    let first = a.poll_summary(&reg).await.unwrap().unwrap();
+    assert_eq!(first.count, 1);
+    // The other shows what it read until the TTL runs out (checked only if this machine
+    // got here within it), then the new queue.
+    let seen = b.poll_summary(&reg).await.unwrap();
+    if b_read.elapsed() < ttl {
+        assert_eq!(seen, None, "read again within the TTL");
+    }
+    tokio::time::sleep(ttl.saturating_sub(b_read.elapsed()) + Duration::from_millis(20)).await;
+    assert_eq!(b.poll_summary(&reg).await.unwrap(), Some(first));
+    // An ack through the other store shows there at once.
+    commit1(
+        b,
+        "reg1",
+        Change::AckPoll {
+            registrar: reg.clone(),
+            id: first.first_id,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.poll_summary(&reg).await.unwrap(), None);
+}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -22,10 +68,22 @@ mod sqlite {
     use epp_server::store::{
         Durability, MigrationReport, OpenError, SqliteConfig, SqliteStore, StoreConfig, migrate,
     };
-    use epp_session::store::suite::{self, CaseFuture, base, base_domain, commit1, dn};
-    use epp_session::store::{Change, ChangeSet, Sequence, Store};
+    use epp_session::store::suite::{self, CaseFuture, base_domain, dn};
+    use epp_session::store::{ChangeSet, Sequence};
 
     use super::*;
+
+    #[test]
+    fn poll_summaries_are_cached_per_process() {
+        with_dir(|path| async move {
+            let ttl = Duration::from_millis(1500);
+            let mut config = SqliteConfig::new(&path);
+            config.poll_summary_ttl = ttl;
+            let a = SqliteStore::open(config.clone()).unwrap();
+            let b = SqliteStore::open(config).unwrap();
+            poll_summaries_across_processes(&a, &b, ttl).await;
+        });
+    }
 
     fn run(case: impl for<'a> FnOnce(&'a SqliteStore) -> CaseFuture<'a>) {
         let dir = tempfile::tempdir().unwrap();
@@ -208,8 +266,8 @@ mod sqlite {
 
 mod postgres {
     use epp_server::store::{PgStore, PostgresConfig, StoreConfig, migrate};
-    use epp_session::store::suite::{CaseFuture, base, base_domain, commit1, dn};
-    use epp_session::store::{Change, ChangeSet, Sequence, Store, StoreError};
+    use epp_session::store::suite::{CaseFuture, base_domain, dn};
+    use epp_session::store::{ChangeSet, Sequence, StoreError};
 
     use super::*;
 
@@ -359,6 +417,18 @@ mod postgres {
                 store.domain(&dn("hot.no")).await.unwrap().unwrap().version,
                 2
             );
+        });
+    }
+
+    #[test]
+    fn poll_summaries_are_cached_per_process() {
+        with_schema(|schema| async move {
+            let ttl = Duration::from_millis(1500);
+            let mut config = schema.config();
+            config.poll_summary_ttl = ttl;
+            let a = PgStore::connect(&config).await.unwrap();
+            let b = PgStore::connect(&config).await.unwrap();
+            poll_summaries_across_processes(&a, &b, ttl).await;
         });
     }
 

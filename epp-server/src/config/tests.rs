@@ -342,6 +342,7 @@ fn the_database_section_maps_to_the_store_configuration() {
         StoreConfig::Sqlite(s) => {
             assert_eq!(s.path, PathBuf::from("/srv/epp/registry.sqlite3"));
             assert_eq!(s.durability, Durability::Normal);
+            assert_eq!(s.poll_summary_ttl, std::time::Duration::from_secs(1));
         }
         other => panic!("{other:?}"),
     }
@@ -349,7 +350,8 @@ fn the_database_section_maps_to_the_store_configuration() {
 
     let c = load(
         "[database]\nbackend = \"postgres\"\npostgres_url = \"postgres://epp:pw@db/reg\"\n\
-         postgres_schema = \"epp_test\"\npool_size = 7\nconnect_timeout = \"2s\"\n",
+         postgres_schema = \"epp_test\"\npool_size = 7\nconnect_timeout = \"2s\"\n\
+         poll_summary_ttl = \"0s\"\n",
         &[],
     )
     .unwrap();
@@ -359,6 +361,7 @@ fn the_database_section_maps_to_the_store_configuration() {
             assert_eq!(p.pool_size, 7);
             assert_eq!(p.schema.as_deref(), Some("epp_test"));
             assert_eq!(p.connect_timeout, std::time::Duration::from_secs(2));
+            assert_eq!(p.poll_summary_ttl, std::time::Duration::ZERO);
         }
         other => panic!("{other:?}"),
     }

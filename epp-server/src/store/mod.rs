@@ -14,6 +14,7 @@
 mod engine;
 mod error;
 mod migrate;
+mod poll_cache;
 mod postgres;
 mod read;
 mod sql;

@@ -32,6 +32,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use super::engine::Checks;
 use super::error::OpenError;
+use super::poll_cache::PollCache;
 use super::sql::{Cell, Conn, DbError, Row, TxError, Value};
 use super::{engine, migrate, read};
 
@@ -53,6 +54,10 @@ pub struct PostgresConfig {
     /// The `application_name` the connections report (`pg_stat_activity`), so operators
     /// can tell server processes apart.
     pub application_name: String,
+    /// How long a poll queue summary (`<msgQ>`) is shown without reading the queue again;
+    /// zero reads it for every response. This process's own commits refresh it at once;
+    /// other processes' commits show within this time.
+    pub poll_summary_ttl: Duration,
 }
 
 impl std::fmt::Debug for PostgresConfig {
@@ -70,7 +75,7 @@ impl std::fmt::Debug for PostgresConfig {
 
 impl PostgresConfig {
     /// The defaults for a URL: 16 connections, the default schema, 20 attempts, 5 s connect
-    /// timeout, application name `epp-server`.
+    /// timeout, application name `epp-server`, poll summaries kept for 1 s.
     ///
     /// Twenty attempts: on small tables PostgreSQL scans whole relations, and its
     /// SERIALIZABLE predicate locks then make every concurrent create conflict with every
@@ -85,6 +90,7 @@ impl PostgresConfig {
             max_attempts: 20,
             connect_timeout: Duration::from_secs(5),
             application_name: "epp-server".into(),
+            poll_summary_ttl: super::poll_cache::DEFAULT_TTL,
         }
     }
 
@@ -148,6 +154,7 @@ struct Pool {
     permits: Semaphore,
     size: usize,
     max_attempts: u32,
+    polls: PollCache,
 }
 
 impl PgStore {
@@ -169,6 +176,7 @@ impl PgStore {
                 permits: Semaphore::new(size),
                 size,
                 max_attempts: config.max_attempts.max(1),
+                polls: PollCache::new(config.poll_summary_ttl),
             }),
         })
     }
@@ -612,7 +620,12 @@ impl Store for PgStore {
     }
 
     async fn poll_summary(&self, registrar: &ClientId) -> Result<Option<PollSummary>, StoreError> {
-        read_with!(self, read::poll_summary, registrar)
+        self.inner
+            .polls
+            .summary(registrar, || async {
+                read_with!(self, read::poll_summary, registrar)
+            })
+            .await
     }
 
     async fn poll_peek(&self, registrar: &ClientId) -> Result<Option<PolledMessage>, StoreError> {
@@ -671,9 +684,18 @@ impl Store for PgStore {
         if changes.has_clear_passwords() {
             changes = super::hash_off_thread(changes).await?;
         }
+        let polls = PollCache::touched_by(&changes);
+        let result = self.commit_attempts(&changes).await;
+        self.inner.polls.invalidate(polls);
+        result
+    }
+}
+
+impl PgStore {
+    async fn commit_attempts(&self, changes: &ChangeSet) -> Result<CommitReceipt, StoreError> {
         let attempts = self.inner.max_attempts;
         for attempt in 1..=attempts {
-            match self.attempt(&changes).await {
+            match self.attempt(changes).await {
                 Ok(receipt) => {
                     self.inner.commits.fetch_add(1, Ordering::Relaxed);
                     return Ok(receipt);

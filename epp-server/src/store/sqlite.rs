@@ -46,6 +46,7 @@ use rusqlite::{Connection, OpenFlags, ffi};
 use tokio::sync::oneshot;
 
 use super::error::OpenError;
+use super::poll_cache::PollCache;
 use super::sql::{Cell, Conn, DbError, Row, TxError, Value};
 use super::{engine, migrate, read};
 
@@ -78,11 +79,15 @@ pub struct SqliteConfig {
     /// How long a connection waits for a lock held by another process (for example the
     /// admin command) before it fails.
     pub busy_timeout: Duration,
+    /// How long a poll queue summary (`<msgQ>`) is shown without reading the queue again;
+    /// zero reads it for every response. This process's own commits refresh it at once;
+    /// another process's (the admin command) show within this time.
+    pub poll_summary_ttl: Duration,
 }
 
 impl SqliteConfig {
     /// The defaults for a database file: FULL durability, batches of up to 256 change
-    /// sets, 8 idle readers, a 5 s busy timeout.
+    /// sets, 8 idle readers, a 5 s busy timeout, poll summaries kept for 1 s.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
@@ -90,6 +95,7 @@ impl SqliteConfig {
             max_batch: 256,
             max_idle_readers: 8,
             busy_timeout: Duration::from_secs(5),
+            poll_summary_ttl: super::poll_cache::DEFAULT_TTL,
         }
     }
 }
@@ -110,6 +116,7 @@ struct Inner {
     stats: Arc<Counters>,
     readers: Mutex<Vec<Connection>>,
     blocks: Mutex<HashMap<Sequence, Range<u64>>>,
+    polls: PollCache,
 }
 
 /// Counters the writer keeps, for metrics and tests.
@@ -167,11 +174,12 @@ impl SqliteStore {
             })?;
         Ok(Self {
             inner: Arc::new(Inner {
-                config,
                 jobs,
                 stats,
                 readers: Mutex::new(Vec::new()),
                 blocks: Mutex::new(HashMap::new()),
+                polls: PollCache::new(config.poll_summary_ttl),
+                config,
             }),
         })
     }
@@ -698,7 +706,12 @@ impl Store for SqliteStore {
     }
 
     async fn poll_summary(&self, registrar: &ClientId) -> Result<Option<PollSummary>, StoreError> {
-        read_with!(self, read::poll_summary, registrar)
+        self.inner
+            .polls
+            .summary(registrar, || async {
+                read_with!(self, read::poll_summary, registrar)
+            })
+            .await
     }
 
     async fn poll_peek(&self, registrar: &ClientId) -> Result<Option<PolledMessage>, StoreError> {
@@ -757,6 +770,9 @@ impl Store for SqliteStore {
         if changes.has_clear_passwords() {
             changes = super::hash_off_thread(changes).await?;
         }
-        self.send(|tx| Job::Commit(Box::new(changes), tx)).await
+        let polls = PollCache::touched_by(&changes);
+        let result = self.send(|tx| Job::Commit(Box::new(changes), tx)).await;
+        self.inner.polls.invalidate(polls);
+        result
     }
 }
