@@ -158,6 +158,10 @@ async fn run_inner<F: HandlerFactory>(
     Some(reason)
 }
 
+/// The initial size of a connection's read and write buffers (tokio-util's default is
+/// 8 KiB each).
+const FRAME_BUFFER: usize = 2048;
+
 /// Greeting, then frames until the handler, the client, a timer or shutdown ends it.
 /// Returns why it ended and how many frames were handled.
 async fn drive<S, H>(stream: S, mut handler: H, shared: &Shared, id: u64) -> (CloseReason, u64)
@@ -167,10 +171,17 @@ where
 {
     let limits = shared.limits;
     let (rd, wr) = tokio::io::split(stream);
-    let mut reader = FramedRead::new(rd, EppCodec::with_max_frame_size(limits.max_frame_size));
+    // Buffers start small (an idle session is mostly its buffers) and grow for larger
+    // frames; most EPP commands and responses fit in 2 KiB.
+    let mut reader = FramedRead::with_capacity(
+        rd,
+        EppCodec::with_max_frame_size(limits.max_frame_size),
+        FRAME_BUFFER,
+    );
     // Responses are not bound by the incoming limit: a check of many names or an info
     // with many hosts may answer with more than a client may send.
-    let mut writer = FramedWrite::new(wr, EppCodec::with_max_frame_size(u32::MAX));
+    let mut writer =
+        FramedWrite::with_capacity(wr, EppCodec::with_max_frame_size(u32::MAX), FRAME_BUFFER);
     let mut shutdown = shared.shutdown.clone();
 
     let greeting = handler.greeting(shared.clock.now());

@@ -315,12 +315,10 @@ pub async fn serve<W: Wiring>(config: Config, wiring: W) -> Result<(), Error> {
 
     let mut listeners = Vec::with_capacity(config.server.listen.len());
     for addr in &config.server.listen {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: *addr,
-                source,
-            })?;
+        let listener = listen(*addr).map_err(|source| Error::Bind {
+            addr: *addr,
+            source,
+        })?;
         listeners.push(listener);
     }
     let metrics_listener = match config.metrics.enabled {
@@ -557,6 +555,23 @@ async fn tick(ticker: &mut Option<tokio::time::Interval>) {
         }
         None => std::future::pending().await,
     }
+}
+
+/// The length of the EPP listeners' accept queue (the kernel caps it at
+/// `net.core.somaxconn`). Tokio's `TcpListener::bind` asks for 1024; a burst of
+/// handshakes that keeps the accept loop behind overflowed it in the connection-storm
+/// benchmark, and the dropped SYNs cost clients a one-second retransmission.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds an EPP listener (address reuse on, as `TcpListener::bind` does on Unix).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 fn local_addr(listener: &TcpListener) -> Result<SocketAddr, Error> {
