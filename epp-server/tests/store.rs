@@ -432,6 +432,61 @@ mod postgres {
         });
     }
 
+    /// Checks arriving together are answered by shared queries, each with its own keys'
+    /// answers (several keys, repeated keys, keys of other checks).
+    #[test]
+    fn concurrent_checks_share_queries_and_get_their_own_answers() {
+        with_schema(|schema| async move {
+            let store = PgStore::connect(&schema.config()).await.unwrap();
+            base(&store).await;
+            for (i, name) in ["a.no", "c.no", "e.no"].into_iter().enumerate() {
+                let mut d = base_domain(name);
+                d.roid = epp_xml::Roid::new(format!("D{i}CHECK-NORID")).unwrap();
+                commit1(&store, "reg1", Change::CreateDomain(d))
+                    .await
+                    .unwrap();
+            }
+            let names = ["a.no", "b.no", "c.no", "d.no", "e.no", "f.no"];
+            let before = store.stats();
+            let checks = (0..200).map(|i| {
+                let store = store.clone();
+                let asked: Vec<_> = (0..1 + i % 4)
+                    .map(|j| dn(names[(i * 5 + j * 3) % 6]))
+                    .collect();
+                async move {
+                    let got = store.domains_exist(&asked).await.unwrap();
+                    let want: Vec<bool> = asked
+                        .iter()
+                        .map(|n| ["a.no", "c.no", "e.no"].contains(&n.as_str()))
+                        .collect();
+                    assert_eq!(got, want, "{asked:?}");
+                }
+            });
+            futures_util::future::join_all(checks).await;
+            let after = store.stats();
+            assert_eq!(after.exist_requests - before.exist_requests, 200);
+            let queries = after.exist_queries - before.exist_queries;
+            assert!(
+                queries < 100,
+                "{queries} queries for 200 checks sent together"
+            );
+            // Hosts and contacts go the same way.
+            let hosts = store
+                .hosts_exist(&[epp_session::store::suite::hn("ns1.example.net")])
+                .await
+                .unwrap();
+            assert_eq!(hosts.len(), 1);
+            let contacts = store
+                .contacts_exist(&[
+                    epp_session::store::suite::ctid("NOPE1P"),
+                    epp_session::store::suite::ctid("NOPE2P"),
+                ])
+                .await
+                .unwrap();
+            assert_eq!(contacts, vec![false, false]);
+        });
+    }
+
     #[test]
     fn two_processes_share_one_database() {
         with_schema(|schema| async move {

@@ -11,10 +11,10 @@
 //! it. That is about a hundred lines; deadpool would add its runtime adapter and
 //! configuration layer for features we do not use.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::error::Error;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -25,7 +25,7 @@ use epp_session::store::model::{
 };
 use epp_session::store::{ChangeSet, CommitReceipt, Store, StoreError};
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{Semaphore, SemaphorePermit, mpsc, oneshot};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, NoTls, Statement};
@@ -123,13 +123,18 @@ impl PostgresConfig {
     }
 }
 
-/// Counters of the PostgreSQL store's commits, for metrics and tests.
+/// Counters of the PostgreSQL store's commits and batched existence checks, for metrics
+/// and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CommitStats {
     /// Transactions committed.
     pub commits: u64,
     /// Transactions run again after a serialisation failure or deadlock.
     pub retries: u64,
+    /// Existence checks asked for (`domains_exist` and the like: one per `<check>`).
+    pub exist_requests: u64,
+    /// Queries that answered them (fewer when checks arrived together and were batched).
+    pub exist_queries: u64,
 }
 
 /// The PostgreSQL [`Store`]. Cheap to clone; clones share the pool.
@@ -150,11 +155,17 @@ struct Pool {
     config: tokio_postgres::Config,
     commits: AtomicU64,
     retries: AtomicU64,
+    exist_requests: AtomicU64,
+    exist_queries: AtomicU64,
     idle: Mutex<Vec<PgConn>>,
     permits: Semaphore,
     size: usize,
     max_attempts: u32,
     polls: PollCache,
+    /// Sequence numbers taken from the database and not handed out yet.
+    blocks: Mutex<HashMap<Sequence, VecDeque<u64>>>,
+    /// The existence batchers (one per table), started on first use.
+    batchers: Mutex<[Option<mpsc::UnboundedSender<ExistRequest>>; 3]>,
 }
 
 impl PgStore {
@@ -172,11 +183,15 @@ impl PgStore {
                 config: config.driver_config()?,
                 commits: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
+                exist_requests: AtomicU64::new(0),
+                exist_queries: AtomicU64::new(0),
                 idle: Mutex::new(Vec::new()),
                 permits: Semaphore::new(size),
                 size,
                 max_attempts: config.max_attempts.max(1),
                 polls: PollCache::new(config.poll_summary_ttl),
+                blocks: Mutex::new(HashMap::new()),
+                batchers: Mutex::new([None, None, None]),
             }),
         })
     }
@@ -186,6 +201,8 @@ impl PgStore {
         CommitStats {
             commits: self.inner.commits.load(Ordering::Relaxed),
             retries: self.inner.retries.load(Ordering::Relaxed),
+            exist_requests: self.inner.exist_requests.load(Ordering::Relaxed),
+            exist_queries: self.inner.exist_queries.load(Ordering::Relaxed),
         }
     }
 
@@ -321,6 +338,191 @@ pub(crate) async fn status_postgres(
         }
     }
     migrate::postgres_status(&client).await
+}
+
+/// How many numbers one `allocate_id` round trip takes from a sequence.
+const SEQUENCE_BLOCK: u64 = 32;
+
+/// A block of sequence numbers, in the order the database handed them out.
+async fn read_block<C: Conn>(conn: &mut C, sql: &'static str, n: i64) -> Result<Vec<u64>, TxError> {
+    let rows = conn.query(sql, &[Value::Int(n)]).await?;
+    rows.iter()
+        .map(|r| r.u64(0).map_err(TxError::Rule))
+        .collect()
+}
+
+/// The tables whose keys `<check>` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Domains,
+    Contacts,
+    Hosts,
+}
+
+impl Table {
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The keys of the batch that exist.
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Domains => "SELECT name FROM domains WHERE name = ANY($1)",
+            Self::Contacts => "SELECT id FROM contacts WHERE id = ANY($1)",
+            Self::Hosts => "SELECT name FROM hosts WHERE name = ANY($1)",
+        }
+    }
+}
+
+/// One `<check>`'s keys, waiting for a batch.
+struct ExistRequest {
+    keys: Vec<String>,
+    reply: oneshot::Sender<Result<Vec<bool>, StoreError>>,
+}
+
+/// How many batch queries of one table run at once; requests arriving meanwhile wait and
+/// form the next batch.
+const BATCH_IN_FLIGHT: usize = 4;
+
+/// The most keys one batch query asks for.
+const BATCH_MAX_KEYS: usize = 1024;
+
+/// Existence checks: the keys of every `<check>` waiting at the moment go to PostgreSQL in
+/// one query (`= ANY($1)`), at most [`BATCH_IN_FLIGHT`] such queries at once per table.
+///
+/// A check storm otherwise costs one round trip per name, and on a machine where the
+/// database shares the CPUs that bounded it at PostgreSQL's per-query cost
+/// (docs/BENCHMARKS.md). A lone check goes out at once, as before; under load the batch
+/// grows with the queue, so the per-query cost is shared. Each answer comes from a query
+/// that started after the check arrived, so it is as fresh as a query of its own.
+impl PgStore {
+    async fn exist<'k>(
+        &self,
+        table: Table,
+        keys: impl Iterator<Item = &'k str>,
+    ) -> Result<Vec<bool>, StoreError> {
+        let keys: Vec<String> = keys.map(str::to_owned).collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.inner.exist_requests.fetch_add(1, Ordering::Relaxed);
+        let (reply, answer) = oneshot::channel();
+        let mut request = ExistRequest { keys, reply };
+        if let Some(batcher) = self.batcher(table) {
+            match batcher.send(request) {
+                Ok(()) => {
+                    return answer.await.map_err(|_| {
+                        StoreError::Unavailable("the existence batcher stopped".into())
+                    })?;
+                }
+                // The batcher's runtime is gone: start another on next use, and answer
+                // this one directly.
+                Err(mpsc::error::SendError(r)) => {
+                    lock(&self.inner.batchers)[table.index()] = None;
+                    request = r;
+                }
+            }
+        }
+        let refs: Vec<&str> = request.keys.iter().map(String::as_str).collect();
+        let found = self.exist_query(table, &refs).await?;
+        Ok(request.keys.iter().map(|k| found.contains(k)).collect())
+    }
+
+    /// The table's batcher, started on this runtime if there is none running.
+    fn batcher(&self, table: Table) -> Option<mpsc::UnboundedSender<ExistRequest>> {
+        let mut batchers = lock(&self.inner.batchers);
+        let slot = &mut batchers[table.index()];
+        if let Some(tx) = slot
+            && !tx.is_closed()
+        {
+            return Some(tx.clone());
+        }
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        runtime.spawn(batch_loop(Arc::downgrade(&self.inner), table, rx));
+        *slot = Some(tx.clone());
+        Some(tx)
+    }
+
+    /// The keys among `keys` that exist, in one query (run again once on a connection
+    /// found closed, as every read).
+    async fn exist_query(
+        &self,
+        table: Table,
+        keys: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
+        self.inner.exist_queries.fetch_add(1, Ordering::Relaxed);
+        let mut again = true;
+        loop {
+            let mut pooled = self.conn().await?;
+            let conn = pooled.get()?;
+            let result = async {
+                let stmt = conn.statement(table.sql()).await?;
+                let rows = conn
+                    .client
+                    .query(&stmt, &[&keys])
+                    .await
+                    .map_err(map_error)?;
+                rows.iter()
+                    .map(|row| row.try_get::<_, String>(0).map_err(map_error))
+                    .collect::<Result<HashSet<String>, DbError>>()
+            }
+            .await
+            .map_err(DbError::into_store_error);
+            match result {
+                Err(StoreError::Unavailable(_)) if again => again = false,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Takes the requests waiting in the queue as one batch whenever a query slot is free.
+/// Ends when the store is dropped (the queue's senders go with it).
+async fn batch_loop(
+    pool: Weak<Pool>,
+    table: Table,
+    mut queue: mpsc::UnboundedReceiver<ExistRequest>,
+) {
+    let slots = Arc::new(Semaphore::new(BATCH_IN_FLIGHT));
+    while let Some(first) = queue.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut keys = first.keys.len();
+        let mut batch = vec![first];
+        while keys < BATCH_MAX_KEYS {
+            match queue.try_recv() {
+                Ok(r) => {
+                    keys += r.keys.len();
+                    batch.push(r);
+                }
+                Err(_) => break,
+            }
+        }
+        let Some(pool) = pool.upgrade() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let _slot = slot;
+            let store = PgStore { inner: pool };
+            let mut all: Vec<&str> = batch
+                .iter()
+                .flat_map(|r| r.keys.iter().map(String::as_str))
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            let found = store.exist_query(table, &all).await;
+            for r in batch {
+                let answer = match &found {
+                    Ok(set) => Ok(r.keys.iter().map(|k| set.contains(k)).collect()),
+                    Err(e) => Err(e.clone()),
+                };
+                // A caller that went away (its connection closed) needs no answer.
+                let _ = r.reply.send(answer);
+            }
+        });
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -558,30 +760,18 @@ impl Store for PgStore {
     }
 
     async fn domains_exist(&self, names: &[DomainName]) -> Result<Vec<bool>, StoreError> {
-        read_with!(
-            self,
-            read::exist,
-            "SELECT 1 FROM domains WHERE name = $1",
-            names.iter().map(DomainName::as_str)
-        )
+        self.exist(Table::Domains, names.iter().map(DomainName::as_str))
+            .await
     }
 
     async fn contacts_exist(&self, ids: &[ContactId]) -> Result<Vec<bool>, StoreError> {
-        read_with!(
-            self,
-            read::exist,
-            "SELECT 1 FROM contacts WHERE id = $1",
-            ids.iter().map(ContactId::as_str)
-        )
+        self.exist(Table::Contacts, ids.iter().map(ContactId::as_str))
+            .await
     }
 
     async fn hosts_exist(&self, names: &[HostName]) -> Result<Vec<bool>, StoreError> {
-        read_with!(
-            self,
-            read::exist,
-            "SELECT 1 FROM hosts WHERE name = $1",
-            names.iter().map(HostName::as_str)
-        )
+        self.exist(Table::Hosts, names.iter().map(HostName::as_str))
+            .await
     }
 
     async fn is_linked(&self, object: &ObjectKey) -> Result<bool, StoreError> {
@@ -663,21 +853,41 @@ impl Store for PgStore {
         read_with!(self, read::pending_notifications, limit)
     }
 
+    /// Numbers come from the database sequence [`SEQUENCE_BLOCK`] at a time (one round
+    /// trip per block instead of one per create), kept in order per process; several
+    /// processes take disjoint numbers, interleaved.
     async fn allocate_id(&self, sequence: Sequence) -> Result<u64, StoreError> {
+        if let Some(n) = lock(&self.inner.blocks)
+            .get_mut(&sequence)
+            .and_then(VecDeque::pop_front)
+        {
+            return Ok(n);
+        }
         let sql = match sequence {
-            Sequence::ContactId => "SELECT nextval('seq_contact_id')",
-            Sequence::ContactRoid => "SELECT nextval('seq_contact_roid')",
-            Sequence::DomainRoid => "SELECT nextval('seq_domain_roid')",
-            Sequence::HostRoid => "SELECT nextval('seq_host_roid')",
+            Sequence::ContactId => {
+                "SELECT nextval('seq_contact_id') FROM generate_series(1, $1::int8)"
+            }
+            Sequence::ContactRoid => {
+                "SELECT nextval('seq_contact_roid') FROM generate_series(1, $1::int8)"
+            }
+            Sequence::DomainRoid => {
+                "SELECT nextval('seq_domain_roid') FROM generate_series(1, $1::int8)"
+            }
+            Sequence::HostRoid => {
+                "SELECT nextval('seq_host_roid') FROM generate_series(1, $1::int8)"
+            }
         };
-        let mut pooled = self.conn().await?;
-        let row = pooled
-            .get()?
-            .query_opt(sql, &[])
-            .await
-            .map_err(DbError::into_store_error)?;
-        row.ok_or_else(|| StoreError::Database("nextval returned no row".into()))?
-            .u64(0)
+        let block = i64::try_from(SEQUENCE_BLOCK).unwrap_or(1);
+        let rows = read_with!(self, read_block, sql, block)?;
+        let mut numbers = rows.into_iter();
+        let first = numbers
+            .next()
+            .ok_or_else(|| StoreError::Database("nextval returned no row".into()))?;
+        lock(&self.inner.blocks)
+            .entry(sequence)
+            .or_default()
+            .extend(numbers);
+        Ok(first)
     }
 
     async fn commit(&self, mut changes: ChangeSet) -> Result<CommitReceipt, StoreError> {
