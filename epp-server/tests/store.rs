@@ -432,10 +432,10 @@ mod postgres {
         });
     }
 
-    /// Checks arriving together are answered by shared queries, each with its own keys'
-    /// answers (several keys, repeated keys, keys of other checks).
+    /// Checks and reads by key arriving together are answered by shared queries, each
+    /// with its own keys' answers (several keys, repeated keys, keys of other reads).
     #[test]
-    fn concurrent_checks_share_queries_and_get_their_own_answers() {
+    fn concurrent_reads_by_key_share_queries_and_get_their_own_answers() {
         with_schema(|schema| async move {
             let store = PgStore::connect(&schema.config()).await.unwrap();
             base(&store).await;
@@ -464,11 +464,32 @@ mod postgres {
             });
             futures_util::future::join_all(checks).await;
             let after = store.stats();
-            assert_eq!(after.exist_requests - before.exist_requests, 200);
-            let queries = after.exist_queries - before.exist_queries;
+            assert_eq!(after.lookups - before.lookups, 200);
+            let queries = after.lookup_queries - before.lookup_queries;
             assert!(
                 queries < 100,
                 "{queries} queries for 200 checks sent together"
+            );
+            // Reads of whole objects are batched the same way, each getting its object.
+            let before = store.stats();
+            let gets = (0..120).map(|i| {
+                let store = store.clone();
+                let name = dn(names[i % 6]);
+                async move {
+                    let got = store.domain(&name).await.unwrap();
+                    match ["a.no", "c.no", "e.no"].contains(&name.as_str()) {
+                        true => assert_eq!(got.unwrap().name, name),
+                        false => assert!(got.is_none(), "{name}"),
+                    }
+                }
+            });
+            futures_util::future::join_all(gets).await;
+            let after = store.stats();
+            assert_eq!(after.lookups - before.lookups, 120);
+            let queries = after.lookup_queries - before.lookup_queries;
+            assert!(
+                queries < 60,
+                "{queries} queries for 120 reads sent together"
             );
             // Hosts and contacts go the same way.
             let hosts = store

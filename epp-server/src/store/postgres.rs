@@ -11,7 +11,7 @@
 //! it. That is about a hundred lines; deadpool would add its runtime adapter and
 //! configuration layer for features we do not use.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::error::Error;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -123,18 +123,18 @@ impl PostgresConfig {
     }
 }
 
-/// Counters of the PostgreSQL store's commits and batched existence checks, for metrics
-/// and tests.
+/// Counters of the PostgreSQL store's commits and batched reads by key, for metrics and
+/// tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CommitStats {
     /// Transactions committed.
     pub commits: u64,
     /// Transactions run again after a serialisation failure or deadlock.
     pub retries: u64,
-    /// Existence checks asked for (`domains_exist` and the like: one per `<check>`).
-    pub exist_requests: u64,
-    /// Queries that answered them (fewer when checks arrived together and were batched).
-    pub exist_queries: u64,
+    /// Reads by key asked for (`domains_exist`, `domain`, `contact` and the like).
+    pub lookups: u64,
+    /// Queries that answered them (fewer when reads arrived together and were batched).
+    pub lookup_queries: u64,
 }
 
 /// The PostgreSQL [`Store`]. Cheap to clone; clones share the pool.
@@ -155,8 +155,8 @@ struct Pool {
     config: tokio_postgres::Config,
     commits: AtomicU64,
     retries: AtomicU64,
-    exist_requests: AtomicU64,
-    exist_queries: AtomicU64,
+    lookups: AtomicU64,
+    lookup_queries: AtomicU64,
     idle: Mutex<Vec<PgConn>>,
     permits: Semaphore,
     size: usize,
@@ -164,8 +164,8 @@ struct Pool {
     polls: PollCache,
     /// Sequence numbers taken from the database and not handed out yet.
     blocks: Mutex<HashMap<Sequence, VecDeque<u64>>>,
-    /// The existence batchers (one per table), started on first use.
-    batchers: Mutex<[Option<mpsc::UnboundedSender<ExistRequest>>; 3]>,
+    /// The read batchers (one per [`Lookup`]), started on first use.
+    batchers: Mutex<[Option<mpsc::UnboundedSender<BatchRequest>>; Lookup::COUNT]>,
 }
 
 impl PgStore {
@@ -183,15 +183,15 @@ impl PgStore {
                 config: config.driver_config()?,
                 commits: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
-                exist_requests: AtomicU64::new(0),
-                exist_queries: AtomicU64::new(0),
+                lookups: AtomicU64::new(0),
+                lookup_queries: AtomicU64::new(0),
                 idle: Mutex::new(Vec::new()),
                 permits: Semaphore::new(size),
                 size,
                 max_attempts: config.max_attempts.max(1),
                 polls: PollCache::new(config.poll_summary_ttl),
                 blocks: Mutex::new(HashMap::new()),
-                batchers: Mutex::new([None, None, None]),
+                batchers: Mutex::new(Default::default()),
             }),
         })
     }
@@ -201,8 +201,8 @@ impl PgStore {
         CommitStats {
             commits: self.inner.commits.load(Ordering::Relaxed),
             retries: self.inner.retries.load(Ordering::Relaxed),
-            exist_requests: self.inner.exist_requests.load(Ordering::Relaxed),
-            exist_queries: self.inner.exist_queries.load(Ordering::Relaxed),
+            lookups: self.inner.lookups.load(Ordering::Relaxed),
+            lookup_queries: self.inner.lookup_queries.load(Ordering::Relaxed),
         }
     }
 
@@ -351,7 +351,7 @@ async fn read_block<C: Conn>(conn: &mut C, sql: &'static str, n: i64) -> Result<
         .collect()
 }
 
-/// The tables whose keys `<check>` asks for.
+/// The tables whose objects are read by key, alone or in batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Table {
     Domains,
@@ -359,79 +359,130 @@ enum Table {
     Hosts,
 }
 
-impl Table {
+/// What a batch asks of a table: which keys exist (`<check>`), or the objects themselves
+/// (`<info>` and the reads of every transform).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    Exists(Table),
+    Get(Table),
+}
+
+impl Lookup {
+    const COUNT: usize = 6;
+
     fn index(self) -> usize {
-        self as usize
+        match self {
+            Self::Exists(t) => t as usize,
+            Self::Get(t) => 3 + t as usize,
+        }
     }
 
-    /// The keys of the batch that exist.
+    /// The query for a batch of keys: the key first, then version and data for `Get`.
     fn sql(self) -> &'static str {
         match self {
-            Self::Domains => "SELECT name FROM domains WHERE name = ANY($1)",
-            Self::Contacts => "SELECT id FROM contacts WHERE id = ANY($1)",
-            Self::Hosts => "SELECT name FROM hosts WHERE name = ANY($1)",
+            Self::Exists(Table::Domains) => "SELECT name FROM domains WHERE name = ANY($1)",
+            Self::Exists(Table::Contacts) => "SELECT id FROM contacts WHERE id = ANY($1)",
+            Self::Exists(Table::Hosts) => "SELECT name FROM hosts WHERE name = ANY($1)",
+            Self::Get(Table::Domains) => {
+                "SELECT name, version, data FROM domains WHERE name = ANY($1)"
+            }
+            Self::Get(Table::Contacts) => {
+                "SELECT id, version, data FROM contacts WHERE id = ANY($1)"
+            }
+            Self::Get(Table::Hosts) => "SELECT name, version, data FROM hosts WHERE name = ANY($1)",
         }
     }
 }
 
-/// One `<check>`'s keys, waiting for a batch.
-struct ExistRequest {
+/// A stored object's version and JSON data (empty for `Exists`).
+type Found = HashMap<String, (u64, String)>;
+
+/// One read's keys, waiting for a batch.
+struct BatchRequest {
     keys: Vec<String>,
-    reply: oneshot::Sender<Result<Vec<bool>, StoreError>>,
+    reply: oneshot::Sender<Result<Vec<Option<(u64, String)>>, StoreError>>,
 }
 
-/// How many batch queries of one table run at once; requests arriving meanwhile wait and
+/// How many batch queries of one kind run at once; reads arriving meanwhile wait and
 /// form the next batch.
 const BATCH_IN_FLIGHT: usize = 4;
 
 /// The most keys one batch query asks for.
 const BATCH_MAX_KEYS: usize = 1024;
 
-/// Existence checks: the keys of every `<check>` waiting at the moment go to PostgreSQL in
-/// one query (`= ANY($1)`), at most [`BATCH_IN_FLIGHT`] such queries at once per table.
+/// Reads by key (the existence checks of `<check>`, and single objects by name or id):
+/// the keys of every such read waiting at the moment go to PostgreSQL in one query
+/// (`= ANY($1)`), at most [`BATCH_IN_FLIGHT`] such queries at once per [`Lookup`].
 ///
-/// A check storm otherwise costs one round trip per name, and on a machine where the
-/// database shares the CPUs that bounded it at PostgreSQL's per-query cost
-/// (docs/BENCHMARKS.md). A lone check goes out at once, as before; under load the batch
-/// grows with the queue, so the per-query cost is shared. Each answer comes from a query
-/// that started after the check arrived, so it is as fresh as a query of its own.
+/// A check storm otherwise costs one round trip per name, and where the database shares
+/// the CPUs with the server that bounds it at PostgreSQL's per-query cost plus the
+/// driver's per-query work in the server (docs/BENCHMARKS.md). A lone read goes out at
+/// once, as before; under load a batch grows with the queue, so the per-query cost is
+/// shared. Each answer comes from a query that started after its read was asked for, so
+/// it is as fresh as a query of its own; reads were never one snapshot across calls.
 impl PgStore {
     async fn exist<'k>(
         &self,
         table: Table,
         keys: impl Iterator<Item = &'k str>,
     ) -> Result<Vec<bool>, StoreError> {
+        let found = self.lookup(Lookup::Exists(table), keys).await?;
+        Ok(found.iter().map(Option::is_some).collect())
+    }
+
+    /// One object by key, parsed with `parse(data, version)`.
+    async fn get<T>(
+        &self,
+        table: Table,
+        key: &str,
+        parse: impl FnOnce(&str, u64) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let found = self
+            .lookup(Lookup::Get(table), std::iter::once(key))
+            .await?;
+        match found.into_iter().next().flatten() {
+            Some((version, data)) => parse(&data, version).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// For each key, its version and data if stored.
+    async fn lookup<'k>(
+        &self,
+        lookup: Lookup,
+        keys: impl Iterator<Item = &'k str>,
+    ) -> Result<Vec<Option<(u64, String)>>, StoreError> {
         let keys: Vec<String> = keys.map(str::to_owned).collect();
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        self.inner.exist_requests.fetch_add(1, Ordering::Relaxed);
+        self.inner.lookups.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
-        let mut request = ExistRequest { keys, reply };
-        if let Some(batcher) = self.batcher(table) {
+        let mut request = BatchRequest { keys, reply };
+        if let Some(batcher) = self.batcher(lookup) {
             match batcher.send(request) {
                 Ok(()) => {
-                    return answer.await.map_err(|_| {
-                        StoreError::Unavailable("the existence batcher stopped".into())
-                    })?;
+                    return answer
+                        .await
+                        .map_err(|_| StoreError::Unavailable("the read batcher stopped".into()))?;
                 }
                 // The batcher's runtime is gone: start another on next use, and answer
                 // this one directly.
                 Err(mpsc::error::SendError(r)) => {
-                    lock(&self.inner.batchers)[table.index()] = None;
+                    lock(&self.inner.batchers)[lookup.index()] = None;
                     request = r;
                 }
             }
         }
         let refs: Vec<&str> = request.keys.iter().map(String::as_str).collect();
-        let found = self.exist_query(table, &refs).await?;
-        Ok(request.keys.iter().map(|k| found.contains(k)).collect())
+        let mut found = self.batch_query(lookup, &refs).await?;
+        Ok(request.keys.iter().map(|k| found.remove(k)).collect())
     }
 
-    /// The table's batcher, started on this runtime if there is none running.
-    fn batcher(&self, table: Table) -> Option<mpsc::UnboundedSender<ExistRequest>> {
+    /// The lookup's batcher, started on this runtime if there is none running.
+    fn batcher(&self, lookup: Lookup) -> Option<mpsc::UnboundedSender<BatchRequest>> {
         let mut batchers = lock(&self.inner.batchers);
-        let slot = &mut batchers[table.index()];
+        let slot = &mut batchers[lookup.index()];
         if let Some(tx) = slot
             && !tx.is_closed()
         {
@@ -439,33 +490,42 @@ impl PgStore {
         }
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let (tx, rx) = mpsc::unbounded_channel();
-        runtime.spawn(batch_loop(Arc::downgrade(&self.inner), table, rx));
+        runtime.spawn(batch_loop(Arc::downgrade(&self.inner), lookup, rx));
         *slot = Some(tx.clone());
         Some(tx)
     }
 
-    /// The keys among `keys` that exist, in one query (run again once on a connection
-    /// found closed, as every read).
-    async fn exist_query(
-        &self,
-        table: Table,
-        keys: &[&str],
-    ) -> Result<HashSet<String>, StoreError> {
-        self.inner.exist_queries.fetch_add(1, Ordering::Relaxed);
+    /// The stored keys among `keys` with their version and data, in one query (run again
+    /// once on a connection found closed, as every read).
+    async fn batch_query(&self, lookup: Lookup, keys: &[&str]) -> Result<Found, StoreError> {
+        self.inner.lookup_queries.fetch_add(1, Ordering::Relaxed);
         let mut again = true;
         loop {
             let mut pooled = self.conn().await?;
             let conn = pooled.get()?;
             let result = async {
-                let stmt = conn.statement(table.sql()).await?;
+                let stmt = conn.statement(lookup.sql()).await?;
                 let rows = conn
                     .client
                     .query(&stmt, &[&keys])
                     .await
                     .map_err(map_error)?;
-                rows.iter()
-                    .map(|row| row.try_get::<_, String>(0).map_err(map_error))
-                    .collect::<Result<HashSet<String>, DbError>>()
+                let mut found = Found::with_capacity(rows.len());
+                for row in &rows {
+                    let key: String = row.try_get(0).map_err(map_error)?;
+                    let value = match lookup {
+                        Lookup::Exists(_) => (0, String::new()),
+                        Lookup::Get(_) => {
+                            let version: i64 = row.try_get(1).map_err(map_error)?;
+                            let version = u64::try_from(version).map_err(|_| {
+                                DbError::Other(format!("negative version {version}"))
+                            })?;
+                            (version, row.try_get(2).map_err(map_error)?)
+                        }
+                    };
+                    found.insert(key, value);
+                }
+                Ok::<_, DbError>(found)
             }
             .await
             .map_err(DbError::into_store_error);
@@ -477,12 +537,12 @@ impl PgStore {
     }
 }
 
-/// Takes the requests waiting in the queue as one batch whenever a query slot is free.
-/// Ends when the store is dropped (the queue's senders go with it).
+/// Takes the reads waiting in the queue as one batch whenever a query slot is free. Ends
+/// when the store is dropped (the queue's senders go with it).
 async fn batch_loop(
     pool: Weak<Pool>,
-    table: Table,
-    mut queue: mpsc::UnboundedReceiver<ExistRequest>,
+    lookup: Lookup,
+    mut queue: mpsc::UnboundedReceiver<BatchRequest>,
 ) {
     let slots = Arc::new(Semaphore::new(BATCH_IN_FLIGHT));
     while let Some(first) = queue.recv().await {
@@ -512,13 +572,13 @@ async fn batch_loop(
                 .collect();
             all.sort_unstable();
             all.dedup();
-            let found = store.exist_query(table, &all).await;
+            let found = store.batch_query(lookup, &all).await;
             for r in batch {
                 let answer = match &found {
-                    Ok(set) => Ok(r.keys.iter().map(|k| set.contains(k)).collect()),
+                    Ok(found) => Ok(r.keys.iter().map(|k| found.get(k).cloned()).collect()),
                     Err(e) => Err(e.clone()),
                 };
-                // A caller that went away (its connection closed) needs no answer.
+                // A reader that went away (its connection closed) needs no answer.
                 let _ = r.reply.send(answer);
             }
         });
@@ -748,15 +808,17 @@ impl Store for PgStore {
     }
 
     async fn domain(&self, name: &DomainName) -> Result<Option<Domain>, StoreError> {
-        read_with!(self, read::domain, name)
+        self.get(Table::Domains, name.as_str(), Domain::from_json)
+            .await
     }
 
     async fn contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
-        read_with!(self, read::contact, id)
+        self.get(Table::Contacts, id.as_str(), Contact::from_json)
+            .await
     }
 
     async fn host(&self, name: &HostName) -> Result<Option<Host>, StoreError> {
-        read_with!(self, read::host, name)
+        self.get(Table::Hosts, name.as_str(), Host::from_json).await
     }
 
     async fn domains_exist(&self, names: &[DomainName]) -> Result<Vec<bool>, StoreError> {
