@@ -394,13 +394,19 @@ impl Lookup {
     }
 }
 
-/// A stored object's version and JSON data (empty for `Exists`).
-type Found = HashMap<String, (u64, String)>;
+/// A stored object's version and JSON data (0 and empty for `Exists`).
+type Stored = (u64, String);
+
+/// The stored keys of a batch.
+type Found = HashMap<String, Stored>;
+
+/// For each key of a read, what is stored.
+type Answer = Result<Vec<Option<Stored>>, StoreError>;
 
 /// One read's keys, waiting for a batch.
 struct BatchRequest {
     keys: Vec<String>,
-    reply: oneshot::Sender<Result<Vec<Option<(u64, String)>>, StoreError>>,
+    reply: oneshot::Sender<Answer>,
 }
 
 /// How many batch queries of one kind run at once; reads arriving meanwhile wait and
@@ -451,7 +457,7 @@ impl PgStore {
         &self,
         lookup: Lookup,
         keys: impl Iterator<Item = &'k str>,
-    ) -> Result<Vec<Option<(u64, String)>>, StoreError> {
+    ) -> Answer {
         let keys: Vec<String> = keys.map(str::to_owned).collect();
         if keys.is_empty() {
             return Ok(Vec::new());
