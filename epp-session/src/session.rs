@@ -694,13 +694,12 @@ impl<S: Store> Session<S> {
         let result = match early {
             Err(refused) => Err(refused),
             Ok(()) => {
-                record = match self.replayed(cmd, info, &me, now).await {
-                    Replayed::Answer(bytes) => return self.replay_reply(bytes, info, cl_trid, sv),
-                    // The clTRID was used for another command within the window: this one
-                    // runs, unrecorded.
-                    Replayed::OtherCommand => false,
-                    Replayed::No => info.replayable && cl_trid.is_some(),
-                };
+                // Whether this is a resend of a recorded transform is not looked up before
+                // it runs (a read on every transform, for the rare resend): a resend finds
+                // out at commit, where the replay record's key is taken, or when refused
+                // because its first copy changed what it reads. Either way it gets the
+                // first copy's answer and changes nothing (docs/session-replay.md).
+                record = info.replayable && cl_trid.is_some();
                 self.execute(
                     cmd,
                     info,
@@ -715,10 +714,14 @@ impl<S: Store> Session<S> {
             }
         };
         match result {
+            Ok(Executed { bytes, replay, .. }) if replay => {
+                self.replay_reply(bytes, info, cl_trid, sv)
+            }
             Ok(Executed {
                 bytes,
                 code,
                 notifications,
+                ..
             }) => {
                 let mut outcome = self.outcome(info.label, code.code(), cl_trid, Some(sv));
                 outcome.notifications = notifications;
@@ -918,6 +921,7 @@ impl<S: Store> Session<S> {
                     bytes,
                     code,
                     notifications: 0,
+                    replay: false,
                 });
             }
             // The response is recorded in the same commit, so its <msgQ> is worked out
@@ -966,6 +970,7 @@ impl<S: Store> Session<S> {
                             bytes,
                             code,
                             notifications,
+                            replay: false,
                         });
                     }
                     // The queue was empty and this command queued messages for its own
@@ -997,6 +1002,7 @@ impl<S: Store> Session<S> {
                         bytes,
                         code,
                         notifications,
+                        replay: false,
                     });
                 }
                 Err(e) if e.is_retryable() => continue,
@@ -1022,6 +1028,7 @@ impl<S: Store> Session<S> {
                             bytes: b.to_vec(),
                             code,
                             notifications: 0,
+                            replay: true,
                         });
                     }
                     return Err(Problem::StoreFailure.into());
@@ -1160,6 +1167,8 @@ struct Executed {
     code: ResultCode,
     /// Notifications queued by the commit.
     notifications: u32,
+    /// The bytes are the recorded answer of an earlier copy of this transform.
+    replay: bool,
 }
 
 /// A digest of the decoded command (prefix-agnostic: the typed value), hex.
