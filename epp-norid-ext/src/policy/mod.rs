@@ -9,7 +9,7 @@
 //!
 //! | area | functions |
 //! |---|---|
-//! | domain names | [`parse_domain_name`], [`check_holder_quota`] |
+//! | domain names | [`parse_domain_name`], [`check_holder_quota`], [`quota_scope`] |
 //! | domain create/update | [`create_period_months`], [`check_name_server_count`], [`check_contact_type`], [`check_tech_contact_count`], [`check_tech_contact`], [`check_registrant`], [`check_transfer_code`], [`transfer_code_matches`], [`require_applicant_dataset`], [`check_applicant_dataset`], [`check_registrant_change`], [`check_client_status`], [`delete_plan`] |
 //! | DNSSEC | [`check_secdns_interface`], [`DsRecord::new`], [`check_key_data`], [`check_ds_set`], [`apply_ds_update`], [`max_sig_life_ignored`] |
 //! | renew, transfer, lifecycle | [`renew`], [`transfer_renewal`], [`renew_window_opens`], [`ExpiryLifecycle`], [`transfer_token_expires`], [`poll_auto_ack_at`], [`generate_transfer_token`], [`token_delivery`] |
@@ -72,7 +72,7 @@ pub use host::{
 };
 pub use name::{
     HolderCounts, NORWEGIAN_LETTERS, NoDomainName, ORGANIZATION_QUOTA, PERSON_PRIVATE_QUOTA,
-    PERSON_QUOTA, QuotaScope, Zone, ZoneKind, check_holder_quota, parse_domain_name,
+    PERSON_QUOTA, QuotaScope, Zone, ZoneKind, check_holder_quota, parse_domain_name, quota_scope,
 };
 pub use refusal::{DeleteDate, Refusal};
 pub use time::{

@@ -195,6 +195,21 @@ pub enum QuotaScope {
     PrivateAndGeographic,
 }
 
+impl QuotaScope {
+    /// Whether a stored name can count in this scope, judged by its labels alone: names
+    /// directly under `.no` have two labels, names under `priv.no` and geographic domains
+    /// three or more. A necessary condition only ([`HolderCounts::tally`] still parses the
+    /// name); it lets a store read fewer of a holder's names, and the SQL stores ask the
+    /// same of the database as a `LIKE` on the dots.
+    pub fn might_count(self, name: &DomainName) -> bool {
+        let dots = name.as_str().bytes().filter(|b| *b == b'.').count();
+        match self {
+            QuotaScope::DirectlyUnderNo => dots == 1,
+            QuotaScope::PrivateAndGeographic => dots >= 2,
+        }
+    }
+}
+
 impl fmt::Display for QuotaScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -228,6 +243,25 @@ impl HolderCounts {
             }
         }
         counts
+    }
+}
+
+/// Which of a holder's names [`check_holder_quota`] counts when the holder takes one more
+/// name in `zone`, or `None` where its answer does not depend on the counts at all: an
+/// organization under a category or geographic domain has no limit, and a role contact, a
+/// person under a category domain, an organization under `priv.no` and a zone managed by
+/// another party are refused whatever the counts. The registry logic and the stores read
+/// a holder's names only when this is `Some`.
+pub fn quota_scope(kind: ContactKind, zone: Zone) -> Option<QuotaScope> {
+    match (kind, zone.kind) {
+        (ContactKind::Role, _) | (_, ZoneKind::External) => None,
+        (ContactKind::Organization | ContactKind::Person, ZoneKind::TopLevel) => {
+            Some(QuotaScope::DirectlyUnderNo)
+        }
+        (ContactKind::Person, ZoneKind::Private | ZoneKind::Geographic) => {
+            Some(QuotaScope::PrivateAndGeographic)
+        }
+        (ContactKind::Organization, _) | (ContactKind::Person, ZoneKind::Category) => None,
     }
 }
 
@@ -740,6 +774,92 @@ mod tests {
                 .code(),
             "EC002911"
         );
+    }
+
+    #[test]
+    fn quota_scope_says_when_the_counts_decide() {
+        use ContactKind::*;
+        let h = ContactId::new("VV290P").unwrap();
+        let counts = |d, p| HolderCounts {
+            directly_under_no: d,
+            private_and_geographic: p,
+        };
+        let mut kinds_seen = std::collections::HashSet::new();
+        for zone in Zone::all() {
+            kinds_seen.insert(zone.kind());
+            for kind in [Organization, Person, Role] {
+                let at = |d, p| check_holder_quota(&h, kind, zone, counts(d, p));
+                let what = format!("{kind:?} under {}", zone.ace());
+                match quota_scope(kind, zone) {
+                    // Whatever the holder has, the same answer: nothing to count.
+                    None => {
+                        for (d, p) in [(1, 0), (0, 1), (5, 5), (100, 100), (u32::MAX, u32::MAX)] {
+                            assert_eq!(at(d, p), at(0, 0), "{what} with {d}/{p}");
+                        }
+                    }
+                    // Free with nothing held, refused in that scope when full, and the
+                    // other scope's names do not matter.
+                    Some(scope) => {
+                        assert_eq!(at(0, 0), Ok(()), "{what}");
+                        let (full, other) = match scope {
+                            QuotaScope::DirectlyUnderNo => (at(u32::MAX, 0), at(0, u32::MAX)),
+                            QuotaScope::PrivateAndGeographic => (at(0, u32::MAX), at(u32::MAX, 0)),
+                        };
+                        assert!(
+                            matches!(full, Err(Refusal::QuotaExceeded { scope: s, .. }) if s == scope),
+                            "{what}: {full:?}"
+                        );
+                        assert_eq!(other, Ok(()), "{what}");
+                    }
+                }
+            }
+        }
+        assert_eq!(kinds_seen.len(), 5, "every zone kind was tried");
+        let z = |s| Zone::lookup(s).unwrap();
+        assert_eq!(quota_scope(Organization, z("oslo.no")), None);
+        assert_eq!(quota_scope(Organization, z("vgs.no")), None);
+        assert_eq!(
+            quota_scope(Organization, Zone::NO),
+            Some(QuotaScope::DirectlyUnderNo)
+        );
+        assert_eq!(
+            quota_scope(Person, z("priv.no")),
+            Some(QuotaScope::PrivateAndGeographic)
+        );
+    }
+
+    #[test]
+    fn only_names_that_might_count_are_counted() {
+        let names: Vec<DomainName> = [
+            "acme.no",
+            "ola.priv.no",
+            "kari.oslo.no",
+            "ola.xn--b-5ga.nordland.no",
+            "kari.xn--b-5ga.telemark.no",
+            "skole.vgs.no",
+            "skole.gs.oslo.no",
+            "f.no",
+            "acme.example.com",
+        ]
+        .iter()
+        .map(|n| DomainName::new(*n).unwrap())
+        .collect();
+        let all = HolderCounts::tally(&names);
+        let direct = HolderCounts::tally(
+            names
+                .iter()
+                .filter(|n| QuotaScope::DirectlyUnderNo.might_count(n)),
+        );
+        let private = HolderCounts::tally(
+            names
+                .iter()
+                .filter(|n| QuotaScope::PrivateAndGeographic.might_count(n)),
+        );
+        assert_eq!(direct.directly_under_no, all.directly_under_no);
+        assert_eq!(private.private_and_geographic, all.private_and_geographic);
+        assert_eq!(all.private_and_geographic, 4);
+        assert_eq!(direct.private_and_geographic, 0);
+        assert_eq!(private.directly_under_no, 0);
     }
 
     proptest! {
