@@ -1,6 +1,7 @@
 //! [`Intercept`]: a store wrapper that answers from the wrapped store except where its
 //! [`Hooks`] answer instead, for tests that need one read to see another moment (a stale
-//! replay lookup, a domain read from before a concurrent commit) or a cheap login check.
+//! replay lookup, a domain read from before a concurrent commit) or a cheap login check,
+//! or that watch what the registry logic reads and commits.
 
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password, Timestamp};
 
@@ -39,6 +40,12 @@ pub trait Hooks: Send + Sync {
     fn replay(&self, _registrar: &ClientId, _cl_trid: &ClTrid) -> Option<Option<ReplayRecord>> {
         None
     }
+
+    /// Sees a domain listing or count before the wrapped store answers it.
+    fn domain_listing(&self, _query: &DomainQuery) {}
+
+    /// Sees a change set before the wrapped store commits it.
+    fn committing(&self, _set: &ChangeSet) {}
 }
 
 /// A store that answers from `inner` except where `hooks` answer (tests only).
@@ -94,9 +101,11 @@ impl<S: Store, H: Hooks> Store for Intercept<S, H> {
         after: Option<&DomainName>,
         limit: usize,
     ) -> Result<Vec<Domain>, StoreError> {
+        self.hooks.domain_listing(q);
         self.inner.domains(q, after, limit).await
     }
     async fn count_domains(&self, q: &DomainQuery) -> Result<u64, StoreError> {
+        self.hooks.domain_listing(q);
         self.inner.count_domains(q).await
     }
     async fn contacts(
@@ -150,6 +159,7 @@ impl<S: Store, H: Hooks> Store for Intercept<S, H> {
         self.inner.allocate_id(s).await
     }
     async fn commit(&self, changes: ChangeSet) -> Result<CommitReceipt, StoreError> {
+        self.hooks.committing(&changes);
         self.inner.commit(changes).await
     }
 }
