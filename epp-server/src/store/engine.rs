@@ -20,6 +20,7 @@
 //! and the write that relies on it cannot be split by a concurrent transaction: one of the
 //! two fails with SQLSTATE 40001 and is run again.
 
+use epp_norid_ext::policy::QuotaScope;
 use epp_session::store::model::{
     Contact, Domain, Host, NewPollMessage, ObjectKey, PasswordHash, Registrar, TransferToken,
 };
@@ -202,14 +203,25 @@ impl<C: Conn> Tx<'_, C> {
                 // Under SERIALIZABLE (PostgreSQL) this read takes a predicate lock on the
                 // holder's index range, so a concurrent create for the same holder makes
                 // one of the two transactions fail and run again, then see the other's
-                // domain; SQLite's single writer serialises them anyway.
-                let rows = self
-                    .conn
-                    .query(
-                        "SELECT name FROM domains WHERE registrant = $1",
-                        &[holder.as_str().into()],
-                    )
-                    .await?;
+                // domain; SQLite's single writer serialises them anyway. Only the names
+                // the quota's scope can count are read (QuotaScope::might_count: one dot
+                // directly under .no, two or more under priv.no and geographic domains),
+                // so an organization's names under geographic domains are not read for a
+                // name directly under .no; none at all where no quota applies.
+                let sql = match epp_session::store::holder_quota_scope(*kind, domain) {
+                    None => None,
+                    Some(QuotaScope::DirectlyUnderNo) => Some(
+                        "SELECT name FROM domains WHERE registrant = $1 \
+                         AND name NOT LIKE '%.%.%'",
+                    ),
+                    Some(QuotaScope::PrivateAndGeographic) => {
+                        Some("SELECT name FROM domains WHERE registrant = $1 AND name LIKE '%.%.%'")
+                    }
+                };
+                let rows = match sql {
+                    Some(sql) => self.conn.query(sql, &[holder.as_str().into()]).await?,
+                    None => Vec::new(),
+                };
                 let mut names = Vec::with_capacity(rows.len());
                 for row in &rows {
                     names.push(row.parse::<DomainName>(0)?);

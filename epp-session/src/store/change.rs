@@ -78,7 +78,9 @@ pub enum Change {
     /// holder's stored domains (leaving out `domain`) are counted by quota scope and
     /// Norid's quota rule applied ([`policy::check_holder_quota`]). Fails with
     /// `QuotaExceeded`. Put it before the create or registrant change it guards, so that of
-    /// two concurrent creates for one holder at most one passes the quota.
+    /// two concurrent creates for one holder at most one passes the quota. The registry
+    /// logic adds it only where a quota applies ([`policy::quota_scope`]); elsewhere it
+    /// costs no read.
     CheckHolderQuota {
         /// The holder (registrant).
         holder: ContactId,
@@ -261,8 +263,22 @@ pub fn hashed(input: &PasswordInput) -> Result<&PasswordHash, StoreError> {
     }
 }
 
+/// Which of the holder's stored names a [`Change::CheckHolderQuota`] for `domain` needs
+/// ([`policy::quota_scope`]): `None` when it needs none (no quota applies to this kind of
+/// holder in the name's zone, or the name is not registrable), so that a store reads
+/// nothing. Names outside the scope may be left out of what the store passes to
+/// [`holder_quota`]; the SQL stores select them with [`QuotaScope::might_count`]'s test.
+///
+/// [`QuotaScope::might_count`]: policy::QuotaScope::might_count
+pub fn holder_quota_scope(kind: ContactKind, domain: &DomainName) -> Option<policy::QuotaScope> {
+    let parsed = policy::parse_domain_name(domain).ok()?;
+    policy::quota_scope(kind, parsed.zone())
+}
+
 /// Decides a [`Change::CheckHolderQuota`] from the names the holder has in the store (read
-/// by the store inside the commit's transaction).
+/// by the store inside the commit's transaction). `stored` is not consumed when no quota
+/// applies ([`holder_quota_scope`] is `None`); it needs to hold only the names in the
+/// quota's scope, and only those are parsed.
 ///
 /// # Errors
 ///
@@ -278,7 +294,15 @@ pub fn holder_quota<'a>(
             "quota check for [{domain}], which is not a registrable name"
         )));
     };
-    let counts = HolderCounts::tally(stored.into_iter().filter(|n| *n != domain));
+    let counts = match policy::quota_scope(kind, parsed.zone()) {
+        // The rule answers the same for any count: nothing to read or parse.
+        None => HolderCounts::default(),
+        Some(scope) => HolderCounts::tally(
+            stored
+                .into_iter()
+                .filter(|n| *n != domain && scope.might_count(n)),
+        ),
+    };
     policy::check_holder_quota(holder, kind, parsed.zone(), counts)
         .map_err(|r| StoreError::QuotaExceeded(Box::new(r)))
 }

@@ -526,7 +526,8 @@ impl Tx<'_> {
                 domain,
             } => {
                 // The lock is held for the whole commit, so the count and the create after
-                // it cannot be split by another commit.
+                // it cannot be split by another commit. Lazy: not walked where no quota
+                // applies.
                 let stored = self
                     .state
                     .domains

@@ -36,7 +36,9 @@ use std::future::Future;
 
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password, Timestamp};
 
-pub use change::{Change, ChangeMeta, ChangeSet, CommitReceipt, hashed, holder_quota};
+pub use change::{
+    Change, ChangeMeta, ChangeSet, CommitReceipt, hashed, holder_quota, holder_quota_scope,
+};
 pub use error::StoreError;
 pub use login::check_login;
 pub use memory::MemoryStore;

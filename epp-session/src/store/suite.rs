@@ -2363,6 +2363,31 @@ pub async fn holder_quota_is_checked_in_the_commit<S: Store>(store: &S) {
         .await
         .unwrap();
     assert_eq!(n, person as u64 + 1);
+    // priv.no and geographic domains, at any depth, count together: four more fill them,
+    // and the names directly under .no (full) do not count there.
+    let private = epp_norid_ext::policy::PERSON_PRIVATE_QUOTA as usize;
+    assert_eq!(private, 5);
+    for (i, name) in [
+        "ola.oslo.no",
+        "ola.xn--b-5ga.telemark.no",
+        "ola.priv.no",
+        "ola.bergen.no",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        commit(6 + i as i64, quota_create(name)).await.unwrap();
+    }
+    let e = commit(10, quota_create("kari.priv.no")).await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::QuotaExceeded(r) if matches!(**r,
+        epp_norid_ext::policy::Refusal::QuotaExceeded {
+            scope: epp_norid_ext::policy::QuotaScope::PrivateAndGeographic,
+            count: 5,
+            ..
+        })),
+        "{e:?}"
+    );
 }
 
 pub async fn concurrent_creates_for_one_holder_respect_the_quota<S: Store>(store: &S) {
