@@ -1,6 +1,6 @@
 //! Per-holder quotas under concurrency, end to end: several sessions of the real binary
-//! create domains for one holder at once when only one place is left; the store's commit
-//! checks the quota again, so exactly one create succeeds and the others are answered
+//! create domains for one holder at once when only one place is left; the quota is counted
+//! inside the store's commit, so exactly one create succeeds and the others are answered
 //! 2308 with Norid's quota condition, whatever the interleaving.
 
 use epp_session::store::Store;

@@ -21,9 +21,9 @@ use super::{Answer, Ctx, Exts, Outcome, Slot, load_domain, own, own_contact, rea
 use crate::problem::{Problem, Refused};
 use crate::store::model::{
     ApplicantDataset, AuthInfo, Contact, ContactRole, ContactType, Domain, DomainContact,
-    DomainQuery, DomainStatus, DsData, HostQuery, IdentityType, KeyData, Lifecycle,
-    NewNotification, NewPollMessage, NotifyChannel, PollPayload, SecDns, TokenHash, TransferRecord,
-    TransferStatus, TransferToken, WITHDRAWN_REGISTRAR,
+    DomainStatus, DsData, HostQuery, IdentityType, KeyData, Lifecycle, NewNotification,
+    NewPollMessage, NotifyChannel, PollPayload, SecDns, TokenHash, TransferRecord, TransferStatus,
+    TransferToken, WITHDRAWN_REGISTRAR,
 };
 use crate::store::{Change, Sequence, Store};
 
@@ -353,27 +353,27 @@ pub(crate) fn holder_rules(c: &Contact) -> Result<(), Refused> {
     Ok(())
 }
 
-/// Counts a holder's domains by quota scope, leaving out `except`.
-async fn holder_counts<S: Store>(
-    store: &S,
+/// Norid's holder rule for one more name in `zone`. What no count changes (a role contact,
+/// a zone not for this kind of holder) is answered here. The count itself is left to the
+/// commit: where a quota applies the returned [`Change::CheckHolderQuota`] counts the
+/// holder's names in the same transaction as the write, so that of concurrent creates for
+/// one holder at most one passes, and fails with the same refusal (2308) a count here
+/// would have given; where none applies nothing is counted at all.
+fn holder_quota(
     holder: &ContactId,
-    except: Option<&DomainName>,
-) -> Result<HolderCounts, Refused> {
-    let query = DomainQuery::Registrant(holder.clone());
-    if store.count_domains(&query).await? == 0 {
-        return Ok(HolderCounts::default());
-    }
-    let mut names: Vec<DomainName> = Vec::new();
-    loop {
-        let page = store.domains(&query, names.last(), 500).await?;
-        let full = page.len() == 500;
-        names.extend(page.into_iter().map(|d| d.name));
-        if !full {
-            return Ok(HolderCounts::tally(
-                names.iter().filter(|n| Some(*n) != except),
-            ));
-        }
-    }
+    kind: ContactKind,
+    name: &DomainName,
+    zone: policy::Zone,
+) -> Result<Option<Change>, Refused> {
+    // With nothing counted, only the refusals that hold whatever the counts can apply.
+    policy::check_holder_quota(holder, kind, zone, HolderCounts::default())?;
+    Ok(
+        policy::quota_scope(kind, zone).map(|_| Change::CheckHolderQuota {
+            holder: holder.clone(),
+            kind,
+            domain: name.clone(),
+        }),
+    )
 }
 
 /// Checks a tech contact: an existing role contact of the registrar's.
@@ -485,8 +485,9 @@ fn ds_list(name: &DomainName, list: &DsOrKey) -> Result<Vec<(DsRecord, DsData)>,
 }
 
 /// `<domain:create>` with Norid's rules, in this order: name policy, existence, period,
-/// registrant (exists, own, holder rules, quota), tech contacts, name servers, transfer
-/// code, applicant dataset, DNSSEC.
+/// registrant (exists, own, holder rules, zone for this kind of holder), tech contacts,
+/// name servers, transfer code, applicant dataset, DNSSEC; the holder's quota last, in the
+/// commit.
 pub(crate) async fn create<S: Store>(
     ctx: &mut Ctx<'_, S>,
     c: &xd::Create,
@@ -516,8 +517,7 @@ pub(crate) async fn create<S: Store>(
     })?;
     let registrant = own_contact(ctx, registrant_id).await?;
     check_holder(&registrant)?;
-    let counts = holder_counts(ctx.store, registrant_id, None).await?;
-    policy::check_holder_quota(registrant_id, kind_of(&registrant), parsed.zone(), counts)?;
+    let quota = holder_quota(registrant_id, kind_of(&registrant), name, parsed.zone())?;
     let mut contacts = Vec::new();
     for x in &c.contact {
         let role = contact_role(x)?;
@@ -581,16 +581,10 @@ pub(crate) async fn create<S: Store>(
         D,
         name.as_str(),
         Verb::Create,
-        vec![
-            // Checked above for a clear answer, and again inside the commit, where a
-            // concurrent create for the same holder cannot slip between count and write.
-            Change::CheckHolderQuota {
-                holder: registrant_id.clone(),
-                kind: kind_of(&registrant),
-                domain: name.clone(),
-            },
-            Change::CreateDomain(domain),
-        ],
+        quota
+            .into_iter()
+            .chain([Change::CreateDomain(domain)])
+            .collect(),
     )
     .with_data(ResData::DomainCre(xd::CreData {
         name: name.clone(),
@@ -750,8 +744,7 @@ pub(crate) async fn update<S: Store>(
         .domain_update
         .and_then(|u| u.chg.as_ref())
         .map(|chg| &chg.applicant_dataset);
-    // The quota is checked here for a clear answer and again inside the commit, where a
-    // concurrent create for the same holder cannot slip between count and write.
+    // The new holder's quota, counted inside the commit where one applies.
     let mut quota = None;
     if let Some(chg) = &c.chg {
         if let Some(r) = &chg.registrant {
@@ -774,13 +767,7 @@ pub(crate) async fn update<S: Store>(
                 let holder = own_contact(ctx, &new_id).await?;
                 check_holder(&holder)?;
                 let zone = policy::parse_domain_name(name)?.zone();
-                let counts = holder_counts(ctx.store, &new_id, Some(name)).await?;
-                policy::check_holder_quota(&new_id, kind_of(&holder), zone, counts)?;
-                quota = Some(Change::CheckHolderQuota {
-                    holder: new_id.clone(),
-                    kind: kind_of(&holder),
-                    domain: name.clone(),
-                });
+                quota = holder_quota(&new_id, kind_of(&holder), name, zone)?;
                 d.registrant = new_id;
             }
         }
