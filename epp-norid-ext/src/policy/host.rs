@@ -7,6 +7,7 @@ use epp_xml::{ContactId, HostName};
 
 use super::Refusal;
 use super::contact::ContactKind;
+use super::name::Zone;
 
 /// A host has at most this many IP addresses (digest §11).
 pub const MAX_HOST_ADDRESSES: usize = 4;
@@ -16,6 +17,30 @@ pub const MAX_HOST_CONTACTS: usize = 1;
 /// Whether a host name lies under `.no` (so that it may, and must, carry glue addresses).
 pub fn is_under_no(host: &HostName) -> bool {
     host.as_str().ends_with(".no")
+}
+
+/// The name of the `.no` domain a host lies under by Norid's zones alone, registered or
+/// not: the longest proper suffix of the host name that is one label under `.no` or under
+/// a Norid zone (`example.no` for `ns1.sub.example.no`, `ola.oslo.no` for
+/// `ns1.ola.oslo.no`). `None` for a host outside `.no` and for a name directly under `.no`
+/// (`example.no` itself); a host directly under a zone gets the zone's name, which no
+/// domain has.
+///
+/// For a name that [`parse_domain_name`](super::parse_domain_name) accepts (no such name
+/// is, or lies above, a zone), the hosts with that superordinate name are exactly those
+/// whose name ends in `.<name>`: the SQL stores keep it in a column and look a domain's
+/// subordinate hosts up by equality. It depends on the zone list, so a change of the zone
+/// list needs the stored names computed again.
+pub fn superordinate_name(host: &HostName) -> Option<&str> {
+    let mut rest = host.as_str();
+    while let Some((_, suffix)) = rest.split_once('.') {
+        let (_, parent) = suffix.split_once('.')?;
+        if parent == "no" || Zone::lookup(parent).is_some() {
+            return Some(suffix);
+        }
+        rest = suffix;
+    }
+    None
 }
 
 /// Longest host name, in characters (RFC 1035 section 2.3.4, without the root's dot).
@@ -169,10 +194,75 @@ fn is_public_unicast(ip: &IpAddr) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    use super::super::parse_domain_name;
     use super::*;
 
     fn host(s: &str) -> HostName {
         HostName::new(s).unwrap()
+    }
+
+    #[test]
+    fn superordinate_names() {
+        let sup = |s| superordinate_name(&host(s)).map(str::to_owned);
+        assert_eq!(sup("ns1.example.no").as_deref(), Some("example.no"));
+        assert_eq!(sup("ns1.sub.example.no").as_deref(), Some("example.no"));
+        assert_eq!(sup("ns1.ola.oslo.no").as_deref(), Some("ola.oslo.no"));
+        assert_eq!(sup("a.b.ola.priv.no").as_deref(), Some("ola.priv.no"));
+        assert_eq!(
+            sup("ns.kari.xn--b-5ga.telemark.no").as_deref(),
+            Some("kari.xn--b-5ga.telemark.no")
+        );
+        // Under a zone's name, and above one: the zone's name, or the name under .no.
+        assert_eq!(sup("ns1.oslo.no").as_deref(), Some("oslo.no"));
+        assert_eq!(sup("ns1.telemark.no").as_deref(), Some("telemark.no"));
+        assert_eq!(sup("example.no"), None);
+        assert_eq!(sup("ns1.example.com"), None);
+        assert_eq!(sup("ns1.example.no.example.com"), None);
+    }
+
+    /// Labels that make zones and names near them.
+    const LABELS: &[&str] = &[
+        "ns1",
+        "ola",
+        "no",
+        "oslo",
+        "priv",
+        "vgs",
+        "gs",
+        "telemark",
+        "xn--b-5ga",
+        "bo",
+        "mil",
+        "example",
+        "x--y",
+        "a",
+    ];
+
+    proptest! {
+        #[test]
+        fn a_registrable_name_is_the_superordinate_name_of_every_host_under_it(
+            labels in proptest::collection::vec(proptest::sample::select(LABELS), 1..6),
+            tail in proptest::sample::select(&["no", "oslo.no", "priv.no", "com"][..]),
+        ) {
+            let name = format!("{}.{tail}", labels.join("."));
+            let h = host(&name);
+            let key = superordinate_name(&h);
+            // Every proper suffix that is a registrable name is the key; so at most one is.
+            let mut rest = name.as_str();
+            while let Some((_, suffix)) = rest.split_once('.') {
+                let d = epp_xml::DomainName::new(suffix).unwrap();
+                if parse_domain_name(&d).is_ok() {
+                    prop_assert_eq!(key, Some(suffix), "{}", name);
+                }
+                rest = suffix;
+            }
+            if let Some(k) = key {
+                let under = name.ends_with(&format!(".{}", k));
+                prop_assert!(under, "{} is not under {}", name, k);
+            }
+        }
     }
 
     fn ips(list: &[&str]) -> Vec<IpAddr> {

@@ -15,7 +15,7 @@
 //! | renew, transfer, lifecycle | [`renew`], [`transfer_renewal`], [`renew_window_opens`], [`ExpiryLifecycle`], [`transfer_token_expires`], [`poll_auto_ack_at`], [`generate_transfer_token`], [`token_delivery`] |
 //! | time | [`OsloTime`], [`oslo_date`], [`utc_offset_secs`], [`add_months_oslo`] |
 //! | contacts | [`generate_contact_id`], [`check_identity`], [`check_memberships`], [`check_organization_link`], [`check_role_contact_link`], [`check_phone`], [`normalize_country_code`], [`normalize_postcode`], [`check_postal_info_type`], [`check_email`] |
-//! | hosts | [`check_host_name`], [`check_host_addresses`], [`check_host_contact_count`], [`check_host_contact`] |
+//! | hosts | [`check_host_name`], [`check_host_addresses`], [`check_host_contact_count`], [`check_host_contact`], [`superordinate_name`] |
 //! | svTRID | [`SvTridGenerator`] |
 //! | conditions | [`CATALOGUE`], [`defs`], [`command_completed`], [`command_failed`], [`transfer_token_sent`], [`to_conditions`] |
 //!
@@ -68,7 +68,7 @@ pub use domain::{
 };
 pub use host::{
     MAX_HOST_ADDRESSES, MAX_HOST_CONTACTS, MAX_HOST_NAME, check_host_addresses, check_host_contact,
-    check_host_contact_count, check_host_name, is_under_no,
+    check_host_contact_count, check_host_name, is_under_no, superordinate_name,
 };
 pub use name::{
     HolderCounts, NORWEGIAN_LETTERS, NoDomainName, ORGANIZATION_QUOTA, PERSON_PRIVATE_QUOTA,
