@@ -78,6 +78,7 @@ macro_rules! store_behaviour_suite {
             linked_contacts_cannot_be_deleted,
             host_round_trips_every_field,
             host_rename_follows_into_domains,
+            subordinate_hosts_follow_renames,
             linked_hosts_cannot_be_deleted,
             domain_round_trips_every_field,
             domain_names_are_unique,
@@ -949,6 +950,93 @@ pub async fn host_rename_follows_into_domains<S: Store>(store: &S) {
         commit1(store, "reg1", delete).await,
         Err(StoreError::Linked { .. })
     ));
+}
+
+/// A domain's subordinate hosts are the hosts whose name lies under it, at any depth,
+/// whether or not the domain (or the name queried) is registered; a rename moves a host in
+/// or out of a domain, and a deleted host leaves the listing.
+pub async fn subordinate_hosts_follow_renames<S: Store>(store: &S) {
+    base(store).await;
+    commit1(store, "reg1", Change::CreateDomain(base_domain("alpha.no")))
+        .await
+        .unwrap();
+    let mut set = ChangeSet::new(meta("reg1", "setup", 1));
+    for name in [
+        "ns1.alpha.no",
+        "ns2.deep.alpha.no",
+        "ns1.notalpha.no",
+        "ns1.beta.no",
+        "ns1.ola.oslo.no",
+    ] {
+        set.push(Change::CreateHost(host(name, "reg1")));
+    }
+    store.commit(set).await.unwrap();
+    let subs = async |d: &str| {
+        store
+            .hosts(&HostQuery::Subordinate(dn(d)), None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.name.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        subs("alpha.no").await,
+        ["ns1.alpha.no", "ns2.deep.alpha.no"]
+    );
+    // beta.no is not registered; oslo.no and deep.alpha.no cannot be.
+    assert_eq!(subs("beta.no").await, ["ns1.beta.no"]);
+    assert_eq!(subs("ola.oslo.no").await, ["ns1.ola.oslo.no"]);
+    assert_eq!(subs("oslo.no").await, ["ns1.ola.oslo.no"]);
+    assert_eq!(subs("deep.alpha.no").await, ["ns2.deep.alpha.no"]);
+    assert!(
+        subs("example.net")
+            .await
+            .iter()
+            .all(|h| h.ends_with(".example.net"))
+    );
+
+    // Into alpha.no, out of it to another domain, and out of .no altogether.
+    let rename = async |from: &str, to: &str, secs: i64| {
+        let old = store.host(&hn(from)).await.unwrap().unwrap();
+        let change = Change::UpdateHost {
+            name: hn(from),
+            host: tweak(old, |h| h.name = hn(to)),
+        };
+        store
+            .commit(ChangeSet::new(meta("reg1", "host:update", secs)).with(change))
+            .await
+            .unwrap();
+    };
+    rename("ns1.beta.no", "ns3.alpha.no", 2).await;
+    rename("ns2.deep.alpha.no", "ns2.ola.oslo.no", 3).await;
+    rename("ns1.notalpha.no", "ns9.example.net", 4).await;
+    assert_eq!(subs("alpha.no").await, ["ns1.alpha.no", "ns3.alpha.no"]);
+    assert!(subs("beta.no").await.is_empty());
+    assert!(subs("deep.alpha.no").await.is_empty());
+    assert!(subs("notalpha.no").await.is_empty());
+    assert_eq!(
+        subs("ola.oslo.no").await,
+        ["ns1.ola.oslo.no", "ns2.ola.oslo.no"]
+    );
+    // Pages continue after the last name.
+    let page = store
+        .hosts(
+            &HostQuery::Subordinate(dn("alpha.no")),
+            Some(&hn("ns1.alpha.no")),
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].name, hn("ns3.alpha.no"));
+
+    let delete = Change::DeleteHost {
+        name: hn("ns1.alpha.no"),
+        version: 1,
+    };
+    commit1(store, "reg1", delete).await.unwrap();
+    assert_eq!(subs("alpha.no").await, ["ns3.alpha.no"]);
 }
 
 pub async fn linked_hosts_cannot_be_deleted<S: Store>(store: &S) {
