@@ -208,8 +208,8 @@ mod sqlite {
             assert_eq!(
                 first,
                 MigrationReport {
-                    applied: vec![1],
-                    version: 1
+                    applied: vec![1, 2],
+                    version: 2
                 }
             );
             let again = migrate(&config).await.unwrap();
@@ -217,7 +217,7 @@ mod sqlite {
                 again,
                 MigrationReport {
                     applied: vec![],
-                    version: 1
+                    version: 2
                 }
             );
             let conn = rusqlite::Connection::open(&path).unwrap();
@@ -238,7 +238,7 @@ mod sqlite {
             .unwrap();
             assert!(matches!(
                 migrate(&config).await,
-                Err(OpenError::DatabaseNewer { found: 7, known: 1 })
+                Err(OpenError::DatabaseNewer { found: 7, known: 2 })
             ));
         });
     }
@@ -580,11 +580,56 @@ mod postgres {
         with_schema(|schema| async move {
             let config = StoreConfig::Postgres(schema.config());
             let runs = futures_util::future::join_all((0..4).map(|_| migrate(&config))).await;
-            let applied: Vec<i64> = runs.into_iter().flat_map(|r| r.unwrap().applied).collect();
-            assert_eq!(applied, [1]);
+            let mut applied: Vec<i64> = runs.into_iter().flat_map(|r| r.unwrap().applied).collect();
+            applied.sort_unstable();
+            assert_eq!(applied, [1, 2]);
             let again = migrate(&config).await.unwrap();
             assert!(again.applied.is_empty());
-            assert_eq!(again.version, 1);
+            assert_eq!(again.version, 2);
+        });
+    }
+
+    /// A database at version 1 with hosts (migration 2 undone by hand) gets their
+    /// superordinate names in place.
+    #[test]
+    fn hosts_get_their_superordinate_names_on_upgrade() {
+        with_schema(|schema| async move {
+            let config = StoreConfig::Postgres(schema.config());
+            migrate(&config).await.unwrap();
+            let (client, conn) = tokio_postgres::connect(&schema.url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            client
+                .batch_execute(&format!(
+                    "SET search_path TO {}; \
+                     ALTER TABLE hosts DROP COLUMN superordinate; \
+                     DELETE FROM schema_migrations WHERE version = 2; \
+                     INSERT INTO hosts (roid, name, cl_id, pending, version, data) VALUES \
+                     ('H1', 'ns1.example.no', 'reg0', FALSE, 1, '{{}}'), \
+                     ('H2', 'ns1.sub.example.no', 'reg0', FALSE, 1, '{{}}'), \
+                     ('H3', 'ns.ola.oslo.no', 'reg0', FALSE, 1, '{{}}'), \
+                     ('H4', 'ns1.example.com', 'reg0', FALSE, 1, '{{}}')",
+                    schema.name
+                ))
+                .await
+                .unwrap();
+            let report = migrate(&config).await.unwrap();
+            assert_eq!(report.applied, [2]);
+            let rows = client
+                .query("SELECT roid, superordinate FROM hosts ORDER BY roid", &[])
+                .await
+                .unwrap();
+            let got: Vec<(String, Option<String>)> =
+                rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            let want = [
+                ("H1", Some("example.no")),
+                ("H2", Some("example.no")),
+                ("H3", Some("ola.oslo.no")),
+                ("H4", None),
+            ]
+            .map(|(r, s)| (r.to_owned(), s.map(str::to_owned)));
+            assert_eq!(got, want);
         });
     }
 

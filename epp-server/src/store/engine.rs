@@ -20,7 +20,7 @@
 //! and the write that relies on it cannot be split by a concurrent transaction: one of the
 //! two fails with SQLSTATE 40001 and is run again.
 
-use epp_norid_ext::policy::QuotaScope;
+use epp_norid_ext::policy::{QuotaScope, superordinate_name};
 use epp_session::store::model::{
     Contact, Domain, Host, NewPollMessage, ObjectKey, PasswordHash, Registrar, TransferToken,
 };
@@ -768,11 +768,12 @@ impl<C: Conn> Tx<'_, C> {
         let n = self
             .conn
             .execute(
-                "INSERT INTO hosts (roid, name, cl_id, pending, version, data) \
-                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT DO NOTHING",
+                "INSERT INTO hosts (roid, name, superordinate, cl_id, pending, version, data) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6) ON CONFLICT DO NOTHING",
                 &[
                     h.roid.as_str().into(),
                     h.name.as_str().into(),
+                    superordinate_name(&h.name).into(),
                     h.cl_id.as_str().into(),
                     h.pending.is_some().into(),
                     data.as_str().into(),
@@ -817,11 +818,12 @@ impl<C: Conn> Tx<'_, C> {
         let n = self
             .conn
             .execute(
-                "UPDATE hosts SET name = $2, cl_id = $3, pending = $4, version = $5, data = $6 \
-                 WHERE roid = $1 AND version = $7",
+                "UPDATE hosts SET name = $2, superordinate = $3, cl_id = $4, pending = $5, \
+                 version = $6, data = $7 WHERE roid = $1 AND version = $8",
                 &[
                     h.roid.as_str().into(),
                     h.name.as_str().into(),
+                    superordinate_name(&h.name).into(),
                     h.cl_id.as_str().into(),
                     h.pending.is_some().into(),
                     version_value(h.version + 1)?,

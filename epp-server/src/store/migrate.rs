@@ -6,10 +6,14 @@
 //! server, is refused. Applying is safe when several processes start at once: SQLite
 //! serialises them with an IMMEDIATE transaction; on PostgreSQL each migration runs in a
 //! transaction that first inserts its version, so a second process waits, then finds the
-//! version taken and skips it.
+//! version taken and skips it. A migration may also fill a new column from Rust (a
+//! [`Backfill`], e.g. each host's superordinate name from Norid's zone list), after its
+//! file and in the same transaction.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use epp_norid_ext::policy::superordinate_name;
+use epp_xml::HostName;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio_postgres::error::SqlState;
 
@@ -20,19 +24,47 @@ struct Migration {
     version: i64,
     name: &'static str,
     sql: &'static str,
+    /// Values the SQL cannot compute, filled in by the runner after the file, in the same
+    /// transaction.
+    backfill: Option<Backfill>,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
-}];
+/// A column filled from Rust when a migration adds it.
+#[derive(Debug, Clone, Copy)]
+enum Backfill {
+    /// `hosts.superordinate` from each host's name ([`superordinate_name`]).
+    HostSuperordinate,
+}
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../migrations/postgres/0001_initial.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
+        backfill: None,
+    },
+    Migration {
+        version: 2,
+        name: "host_superordinate",
+        sql: include_str!("../../migrations/sqlite/0002_host_superordinate.sql"),
+        backfill: Some(Backfill::HostSuperordinate),
+    },
+];
+
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../migrations/postgres/0001_initial.sql"),
+        backfill: None,
+    },
+    Migration {
+        version: 2,
+        name: "host_superordinate",
+        sql: include_str!("../../migrations/postgres/0002_host_superordinate.sql"),
+        backfill: Some(Backfill::HostSuperordinate),
+    },
+];
 
 /// What a migration run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +216,9 @@ pub(crate) fn sqlite(conn: &mut Connection) -> Result<MigrationReport, OpenError
     };
     for m in plan(SQLITE, &applied)? {
         tx.execute_batch(m.sql)?;
+        if let Some(b) = m.backfill {
+            backfill_sqlite(&tx, b)?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
              VALUES (?1, ?2, ?3, ?4)",
@@ -239,6 +274,9 @@ pub(crate) async fn postgres(
         match claimed {
             Ok(_) => {
                 tx.batch_execute(m.sql).await?;
+                if let Some(b) = m.backfill {
+                    backfill_postgres(&tx, b).await?;
+                }
                 tx.commit().await?;
                 report.applied.push(m.version);
             }
@@ -247,6 +285,68 @@ pub(crate) async fn postgres(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// The hosts under `.no` (`roid`, `name`) with the superordinate name of each that has one.
+fn superordinates(hosts: Vec<(String, String)>) -> Vec<(String, String)> {
+    hosts
+        .into_iter()
+        .filter_map(|(roid, name)| {
+            // Every stored name was a HostName; one that is not any more stays NULL, as
+            // the consistency checker expects.
+            let host = HostName::new(name).ok()?;
+            let sup = superordinate_name(&host)?.to_owned();
+            Some((roid, sup))
+        })
+        .collect()
+}
+
+/// Runs a backfill on SQLite.
+fn backfill_sqlite(tx: &rusqlite::Transaction<'_>, b: Backfill) -> Result<(), OpenError> {
+    match b {
+        Backfill::HostSuperordinate => {
+            let hosts: Vec<(String, String)> = {
+                let mut stmt = tx.prepare("SELECT roid, name FROM hosts WHERE name LIKE '%.no'")?;
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?
+            };
+            let mut update = tx.prepare("UPDATE hosts SET superordinate = ?1 WHERE roid = ?2")?;
+            for (roid, sup) in superordinates(hosts) {
+                update.execute(rusqlite::params![sup, roid])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a backfill on PostgreSQL: one statement per few thousand rows, not a round trip
+/// per row.
+async fn backfill_postgres(
+    tx: &tokio_postgres::Transaction<'_>,
+    b: Backfill,
+) -> Result<(), OpenError> {
+    match b {
+        Backfill::HostSuperordinate => {
+            let hosts = tx
+                .query("SELECT roid, name FROM hosts WHERE name LIKE '%.no'", &[])
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            for chunk in superordinates(hosts).chunks(5000) {
+                let (roids, sups): (Vec<&str>, Vec<&str>) =
+                    chunk.iter().map(|(r, s)| (r.as_str(), s.as_str())).unzip();
+                tx.execute(
+                    "UPDATE hosts SET superordinate = v.sup \
+                     FROM unnest($1::text[], $2::text[]) AS v (roid, sup) \
+                     WHERE hosts.roid = v.roid",
+                    &[&roids, &sups],
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a `CREATE ... IF NOT EXISTS` failed only because another session created the
@@ -271,6 +371,13 @@ mod tests {
     #[test]
     fn plan_refuses_edited_and_unknown_migrations() {
         let applied = vec![(1, checksum(SQLITE[0].sql))];
+        let pending: Vec<i64> = plan(SQLITE, &applied)
+            .unwrap()
+            .iter()
+            .map(|m| m.version)
+            .collect();
+        assert_eq!(pending, [2]);
+        let applied = vec![(1, checksum(SQLITE[0].sql)), (2, checksum(SQLITE[1].sql))];
         assert!(plan(SQLITE, &applied).unwrap().is_empty());
         assert_eq!(plan(SQLITE, &[]).unwrap().len(), SQLITE.len());
         let edited = vec![(1, "0".repeat(16))];
@@ -283,6 +390,62 @@ mod tests {
             plan(SQLITE, &newer),
             Err(OpenError::DatabaseNewer { found: 99, .. })
         ));
+    }
+
+    /// A database at version 1 with hosts gets their superordinate names in place.
+    #[test]
+    fn sqlite_hosts_get_their_superordinate_names_on_upgrade() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(CREATE_TABLE).unwrap();
+        conn.execute_batch(SQLITE[0].sql).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (1, 'initial', ?1, 0)",
+            [checksum(SQLITE[0].sql)],
+        )
+        .unwrap();
+        let hosts = [
+            ("H1", "ns1.example.no"),
+            ("H2", "ns1.sub.example.no"),
+            ("H3", "ns.ola.oslo.no"),
+            ("H4", "ns1.example.com"),
+            ("H5", "example.no"),
+        ];
+        for (roid, name) in hosts {
+            conn.execute(
+                "INSERT INTO hosts (roid, name, cl_id, pending, version, data) \
+                 VALUES (?1, ?2, 'reg0', 0, 1, '{}')",
+                [roid, name],
+            )
+            .unwrap();
+        }
+        let report = sqlite(&mut conn).unwrap();
+        assert_eq!(report.applied, [2]);
+        let mut stmt = conn
+            .prepare("SELECT roid, superordinate FROM hosts ORDER BY roid")
+            .unwrap();
+        let got: Vec<(String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let want = [
+            ("H1", Some("example.no")),
+            ("H2", Some("example.no")),
+            ("H3", Some("ola.oslo.no")),
+            ("H4", None),
+            ("H5", None),
+        ]
+        .map(|(r, s)| (r.to_owned(), s.map(str::to_owned)));
+        assert_eq!(got, want);
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT name FROM hosts WHERE superordinate = 'example.no' \
+                 AND name > '' ORDER BY name",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("hosts_superordinate"), "{plan}");
     }
 
     #[test]
