@@ -2,12 +2,15 @@
 //! the SQLite file or the PostgreSQL schema the server used (not through the store, so a
 //! store bug cannot hide itself): no dangling reference, the link tables equal the
 //! references inside each object's JSON, every object has its creating history row and
-//! a history chain without gaps ending in its current data, transfer poll messages match
-//! the transfer history rows, every transform in the history has its replay record, and
-//! no id sequence is behind the ids already issued.
+//! a history chain without gaps ending in its current data, each host's superordinate
+//! name column matches its name, transfer poll messages match the transfer history rows,
+//! every transform in the history has its replay record, and no id sequence is behind the
+//! ids already issued.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use epp_norid_ext::policy::superordinate_name;
+use epp_xml::HostName;
 use serde_json::Value;
 
 use crate::db::Db;
@@ -414,7 +417,9 @@ pub(crate) async fn violations(sql: &Sql, polls_unacked: bool) -> (Checked, Vec<
             ));
         }
     }
-    let hosts = sql.rows("SELECT name, roid, cl_id, data FROM hosts").await;
+    let hosts = sql
+        .rows("SELECT name, roid, cl_id, data, superordinate FROM hosts")
+        .await;
     for r in &hosts {
         let name = r[0].clone().unwrap();
         let h = json(r[3].as_deref().unwrap(), &name);
@@ -423,6 +428,17 @@ pub(crate) async fn violations(sql: &Sql, polls_unacked: bool) -> (Checked, Vec<
             || text(&h, "clId").as_ref() != r[2].as_ref()
         {
             bad.push(format!("host {name}: columns differ from its JSON"));
+        }
+        // The column a domain's subordinate hosts are found by: the name's superordinate
+        // name, also after a rename.
+        let want = HostName::new(name.as_str())
+            .ok()
+            .and_then(|n| superordinate_name(&n).map(str::to_owned));
+        if r[4] != want {
+            bad.push(format!(
+                "host {name}: superordinate column {:?}, its name says {want:?}",
+                r[4]
+            ));
         }
     }
     // ROIDs issued over EPP (deleted objects' too, from the creating history rows; fixture

@@ -796,6 +796,12 @@ fn consistency_checker_finds_half_written_objects() {
             ),
             ("DELETE FROM replays".to_owned(), "has no replay record"),
             (
+                "UPDATE hosts SET superordinate = 'damage.no' \
+                 WHERE name = 'ns1.damage.example.com'"
+                    .to_owned(),
+                "superordinate column",
+            ),
+            (
                 "UPDATE sequences SET next_value = 1 WHERE name = 'domain_roid'".to_owned(),
                 "would issue",
             ),
