@@ -453,11 +453,7 @@ impl PgStore {
     }
 
     /// For each key, its version and data if stored.
-    async fn lookup<'k>(
-        &self,
-        lookup: Lookup,
-        keys: impl Iterator<Item = &'k str>,
-    ) -> Answer {
+    async fn lookup<'k>(&self, lookup: Lookup, keys: impl Iterator<Item = &'k str>) -> Answer {
         let keys: Vec<String> = keys.map(str::to_owned).collect();
         if keys.is_empty() {
             return Ok(Vec::new());
