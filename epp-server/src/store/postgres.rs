@@ -917,7 +917,7 @@ impl Store for PgStore {
         read_with!(self, read::pending_notifications, limit)
     }
 
-    /// Numbers come from the database sequence [`SEQUENCE_BLOCK`] at a time (one round
+    /// Numbers come from the database sequence 32 at a time (`SEQUENCE_BLOCK`: one round
     /// trip per block instead of one per create), kept in order per process; several
     /// processes take disjoint numbers, interleaved.
     async fn allocate_id(&self, sequence: Sequence) -> Result<u64, StoreError> {
