@@ -410,8 +410,10 @@ struct BatchRequest {
 }
 
 /// How many batch queries of one kind run at once; reads arriving meanwhile wait and
-/// form the next batch.
-const BATCH_IN_FLIGHT: usize = 4;
+/// form the next batch. Fewer queries in flight make bigger batches: in the check storm
+/// (docs/BENCHMARKS.md) 4 gave 25 k checks/s, 2 gave 34 k and 1 gave 35 k; two keep one
+/// slow query from holding up every read of its kind.
+const BATCH_IN_FLIGHT: usize = 2;
 
 /// The most keys one batch query asks for.
 const BATCH_MAX_KEYS: usize = 1024;
