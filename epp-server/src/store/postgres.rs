@@ -166,6 +166,9 @@ struct Pool {
     blocks: Mutex<HashMap<Sequence, VecDeque<u64>>>,
     /// The read batchers (one per [`Lookup`]), started on first use.
     batchers: Mutex<[Option<mpsc::UnboundedSender<BatchRequest>>; Lookup::COUNT]>,
+    /// The query slots of each [`Lookup`] ([`BATCH_IN_FLIGHT`] each), shared by reads
+    /// that find one free (they query at once) and the batchers.
+    slots: [Arc<Semaphore>; Lookup::COUNT],
 }
 
 impl PgStore {
@@ -192,6 +195,7 @@ impl PgStore {
                 polls: PollCache::new(config.poll_summary_ttl),
                 blocks: Mutex::new(HashMap::new()),
                 batchers: Mutex::new(Default::default()),
+                slots: std::array::from_fn(|_| Arc::new(Semaphore::new(BATCH_IN_FLIGHT))),
             }),
         })
     }
@@ -420,7 +424,8 @@ const BATCH_MAX_KEYS: usize = 1024;
 
 /// Reads by key (the existence checks of `<check>`, and single objects by name or id):
 /// the keys of every such read waiting at the moment go to PostgreSQL in one query
-/// (`= ANY($1)`), at most [`BATCH_IN_FLIGHT`] such queries at once per [`Lookup`].
+/// (`= ANY($1)`), at most [`BATCH_IN_FLIGHT`] such queries at once per [`Lookup`]. A read
+/// that finds a query slot free runs its query at once.
 ///
 /// A check storm otherwise costs one round trip per name, and where the database shares
 /// the CPUs with the server that bounds it at PostgreSQL's per-query cost plus the
@@ -461,6 +466,13 @@ impl PgStore {
             return Ok(Vec::new());
         }
         self.inner.lookups.fetch_add(1, Ordering::Relaxed);
+        // A free query slot (no read of this kind waits): query at once, without the
+        // batcher's hops. Reads arriving meanwhile find the slots taken and are batched.
+        if let Ok(_slot) = self.inner.slots[lookup.index()].clone().try_acquire_owned() {
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let found = self.batch_query(lookup, &refs).await?;
+            return Ok(keys.iter().map(|k| found.get(k).cloned()).collect());
+        }
         let (reply, answer) = oneshot::channel();
         let mut request = BatchRequest { keys, reply };
         if let Some(batcher) = self.batcher(lookup) {
@@ -479,8 +491,8 @@ impl PgStore {
             }
         }
         let refs: Vec<&str> = request.keys.iter().map(String::as_str).collect();
-        let mut found = self.batch_query(lookup, &refs).await?;
-        Ok(request.keys.iter().map(|k| found.remove(k)).collect())
+        let found = self.batch_query(lookup, &refs).await?;
+        Ok(request.keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     /// The lookup's batcher, started on this runtime if there is none running.
@@ -494,7 +506,8 @@ impl PgStore {
         }
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let (tx, rx) = mpsc::unbounded_channel();
-        runtime.spawn(batch_loop(Arc::downgrade(&self.inner), lookup, rx));
+        let slots = self.inner.slots[lookup.index()].clone();
+        runtime.spawn(batch_loop(Arc::downgrade(&self.inner), slots, lookup, rx));
         *slot = Some(tx.clone());
         Some(tx)
     }
@@ -545,10 +558,10 @@ impl PgStore {
 /// when the store is dropped (the queue's senders go with it).
 async fn batch_loop(
     pool: Weak<Pool>,
+    slots: Arc<Semaphore>,
     lookup: Lookup,
     mut queue: mpsc::UnboundedReceiver<BatchRequest>,
 ) {
-    let slots = Arc::new(Semaphore::new(BATCH_IN_FLIGHT));
     while let Some(first) = queue.recv().await {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
