@@ -396,6 +396,19 @@ impl Lookup {
             Self::Get(Table::Hosts) => "SELECT name, version, data FROM hosts WHERE name = ANY($1)",
         }
     }
+
+    /// The same for one key (`= $1`: PostgreSQL plans it as the plain index lookup it is,
+    /// where `= ANY($1)` costs a lone read about half as much again).
+    fn single_sql(self) -> &'static str {
+        match self {
+            Self::Exists(Table::Domains) => "SELECT name FROM domains WHERE name = $1",
+            Self::Exists(Table::Contacts) => "SELECT id FROM contacts WHERE id = $1",
+            Self::Exists(Table::Hosts) => "SELECT name FROM hosts WHERE name = $1",
+            Self::Get(Table::Domains) => "SELECT name, version, data FROM domains WHERE name = $1",
+            Self::Get(Table::Contacts) => "SELECT id, version, data FROM contacts WHERE id = $1",
+            Self::Get(Table::Hosts) => "SELECT name, version, data FROM hosts WHERE name = $1",
+        }
+    }
 }
 
 /// A stored object's version and JSON data (0 and empty for `Exists`).
@@ -521,12 +534,17 @@ impl PgStore {
             let mut pooled = self.conn().await?;
             let conn = pooled.get()?;
             let result = async {
-                let stmt = conn.statement(lookup.sql()).await?;
-                let rows = conn
-                    .client
-                    .query(&stmt, &[&keys])
-                    .await
-                    .map_err(map_error)?;
+                let rows = match keys {
+                    [one] => {
+                        let stmt = conn.statement(lookup.single_sql()).await?;
+                        conn.client.query(&stmt, &[one]).await
+                    }
+                    _ => {
+                        let stmt = conn.statement(lookup.sql()).await?;
+                        conn.client.query(&stmt, &[&keys]).await
+                    }
+                }
+                .map_err(map_error)?;
                 let mut found = Found::with_capacity(rows.len());
                 for row in &rows {
                     let key: String = row.try_get(0).map_err(map_error)?;
