@@ -503,7 +503,14 @@ pub(crate) async fn create<S: Store>(
     }
     let name = &c.name;
     let parsed = policy::parse_domain_name(name)?;
-    if ctx.store.domain(name).await?.is_some() {
+    if ctx
+        .store
+        .domains_exist(std::slice::from_ref(name))
+        .await?
+        .first()
+        .copied()
+        .unwrap_or(false)
+    {
         return Err(Problem::Exists {
             object: D,
             id: name.to_string(),
@@ -534,8 +541,14 @@ pub(crate) async fn create<S: Store>(
     let mut ns = ns_names(c.ns.as_ref())?;
     super::dedup(&mut ns);
     policy::check_name_server_count(name, ns.len())?;
-    for h in &ns {
-        super::load_host(ctx.store, h).await?;
+    // The name servers must exist; one read for all of them, the first missing one named.
+    let exist = ctx.store.hosts_exist(&ns).await?;
+    if let Some((h, _)) = ns.iter().zip(exist).find(|(_, e)| !e) {
+        return Err(Problem::NotFound {
+            object: ObjectKind::Host,
+            id: h.to_string(),
+        }
+        .into());
     }
     let auth_info = transfer_code(Some(&c.auth_info.content))?;
     let applicant = exts.domain_create.map(|e| &e.applicant_dataset);
