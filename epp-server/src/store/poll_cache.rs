@@ -50,22 +50,6 @@ pub(crate) enum Touched {
     All,
 }
 
-fn touched(set: &ChangeSet) -> Touched {
-    let mut out = Vec::new();
-    for c in &set.changes {
-        match c {
-            Change::EnqueuePoll(m) => out.push(m.registrar.clone()),
-            Change::AckPoll { registrar, .. } => out.push(registrar.clone()),
-            Change::PurgePoll { .. } => return Touched::All,
-            _ => {}
-        }
-    }
-    match out.is_empty() {
-        true => Touched::None,
-        false => Touched::Some(out),
-    }
-}
-
 impl PollCache {
     /// A cache keeping summaries for `ttl`; zero turns it off (every summary is read).
     pub(crate) fn new(ttl: Duration) -> Self {
@@ -113,7 +97,19 @@ impl PollCache {
 
     /// The queues a change set touches, taken before the store consumes it.
     pub(crate) fn touched_by(set: &ChangeSet) -> Touched {
-        touched(set)
+        let mut out = Vec::new();
+        for c in &set.changes {
+            match c {
+                Change::EnqueuePoll(m) => out.push(m.registrar.clone()),
+                Change::AckPoll { registrar, .. } => out.push(registrar.clone()),
+                Change::PurgePoll { .. } => return Touched::All,
+                _ => {}
+            }
+        }
+        match out.is_empty() {
+            true => Touched::None,
+            false => Touched::Some(out),
+        }
     }
 
     /// Drops what a change set (committed or maybe committed) made stale.

@@ -484,7 +484,7 @@ impl PgStore {
         if let Ok(_slot) = self.inner.slots[lookup.index()].clone().try_acquire_owned() {
             let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
             let found = self.batch_query(lookup, &refs).await?;
-            return Ok(keys.iter().map(|k| found.get(k).cloned()).collect());
+            return Ok(answers(&keys, &found));
         }
         let (reply, answer) = oneshot::channel();
         let mut request = BatchRequest { keys, reply };
@@ -505,7 +505,7 @@ impl PgStore {
         }
         let refs: Vec<&str> = request.keys.iter().map(String::as_str).collect();
         let found = self.batch_query(lookup, &refs).await?;
-        Ok(request.keys.iter().map(|k| found.get(k).cloned()).collect())
+        Ok(answers(&request.keys, &found))
     }
 
     /// The lookup's batcher, started on this runtime if there is none running.
@@ -572,6 +572,11 @@ impl PgStore {
     }
 }
 
+/// For each key of a read (repeated keys too), what the batch found.
+fn answers(keys: &[String], found: &Found) -> Vec<Option<Stored>> {
+    keys.iter().map(|k| found.get(k).cloned()).collect()
+}
+
 /// Takes the reads waiting in the queue as one batch whenever a query slot is free. Ends
 /// when the store is dropped (the queue's senders go with it).
 async fn batch_loop(
@@ -610,7 +615,7 @@ async fn batch_loop(
             let found = store.batch_query(lookup, &all).await;
             for r in batch {
                 let answer = match &found {
-                    Ok(found) => Ok(r.keys.iter().map(|k| found.get(k).cloned()).collect()),
+                    Ok(found) => Ok(answers(&r.keys, found)),
                     Err(e) => Err(e.clone()),
                 };
                 // A reader that went away (its connection closed) needs no answer.
