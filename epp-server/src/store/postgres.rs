@@ -344,6 +344,29 @@ pub(crate) async fn status_postgres(
     migrate::postgres_status(&client).await
 }
 
+/// Runs one read on a pooled connection. Reads are idempotent, so one that finds its
+/// connection gone (the server restarted, or ended the session) runs once more on a new
+/// connection.
+macro_rules! read_with {
+    ($self:ident, $f:path $(, $arg:expr)*) => {{
+        let first = {
+            let mut pooled = $self.conn().await?;
+            $f(pooled.get()? $(, $arg)*)
+                .await
+                .map_err(TxError::into_store_error)
+        };
+        match first {
+            Err(StoreError::Unavailable(_)) => {
+                let mut pooled = $self.conn().await?;
+                $f(pooled.get()? $(, $arg)*)
+                    .await
+                    .map_err(TxError::into_store_error)
+            }
+            other => other,
+        }
+    }};
+}
+
 /// How many numbers one `allocate_id` round trip takes from a sequence.
 const SEQUENCE_BLOCK: u64 = 32;
 
@@ -482,9 +505,7 @@ impl PgStore {
         // A free query slot (no read of this kind waits): query at once, without the
         // batcher's hops. Reads arriving meanwhile find the slots taken and are batched.
         if let Ok(_slot) = self.inner.slots[lookup.index()].clone().try_acquire_owned() {
-            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-            let found = self.batch_query(lookup, &refs).await?;
-            return Ok(answers(&keys, &found));
+            return self.lookup_now(lookup, &keys).await;
         }
         let (reply, answer) = oneshot::channel();
         let mut request = BatchRequest { keys, reply };
@@ -503,9 +524,7 @@ impl PgStore {
                 }
             }
         }
-        let refs: Vec<&str> = request.keys.iter().map(String::as_str).collect();
-        let found = self.batch_query(lookup, &refs).await?;
-        Ok(answers(&request.keys, &found))
+        self.lookup_now(lookup, &request.keys).await
     }
 
     /// The lookup's batcher, started on this runtime if there is none running.
@@ -529,47 +548,45 @@ impl PgStore {
     /// once on a connection found closed, as every read).
     async fn batch_query(&self, lookup: Lookup, keys: &[&str]) -> Result<Found, StoreError> {
         self.inner.lookup_queries.fetch_add(1, Ordering::Relaxed);
-        let mut again = true;
-        loop {
-            let mut pooled = self.conn().await?;
-            let conn = pooled.get()?;
-            let result = async {
-                let rows = match keys {
-                    [one] => {
-                        let stmt = conn.statement(lookup.single_sql()).await?;
-                        conn.client.query(&stmt, &[one]).await
-                    }
-                    _ => {
-                        let stmt = conn.statement(lookup.sql()).await?;
-                        conn.client.query(&stmt, &[&keys]).await
-                    }
-                }
-                .map_err(map_error)?;
-                let mut found = Found::with_capacity(rows.len());
-                for row in &rows {
-                    let key: String = row.try_get(0).map_err(map_error)?;
-                    let value = match lookup {
-                        Lookup::Exists(_) => (0, String::new()),
-                        Lookup::Get(_) => {
-                            let version: i64 = row.try_get(1).map_err(map_error)?;
-                            let version = u64::try_from(version).map_err(|_| {
-                                DbError::Other(format!("negative version {version}"))
-                            })?;
-                            (version, row.try_get(2).map_err(map_error)?)
-                        }
-                    };
-                    found.insert(key, value);
-                }
-                Ok::<_, DbError>(found)
-            }
-            .await
-            .map_err(DbError::into_store_error);
-            match result {
-                Err(StoreError::Unavailable(_)) if again => again = false,
-                other => return other,
-            }
+        read_with!(self, query_keys, lookup, keys)
+    }
+
+    /// Answers a read at once, in a query of its own.
+    async fn lookup_now(&self, lookup: Lookup, keys: &[String]) -> Answer {
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let found = self.batch_query(lookup, &refs).await?;
+        Ok(answers(keys, &found))
+    }
+}
+
+/// The stored keys among `keys`: `= $1` for one key, `= ANY($1)` for several.
+async fn query_keys(conn: &mut PgConn, lookup: Lookup, keys: &[&str]) -> Result<Found, TxError> {
+    let rows = match keys {
+        [one] => {
+            let stmt = conn.statement(lookup.single_sql()).await?;
+            conn.client.query(&stmt, &[one]).await
+        }
+        _ => {
+            let stmt = conn.statement(lookup.sql()).await?;
+            conn.client.query(&stmt, &[&keys]).await
         }
     }
+    .map_err(map_error)?;
+    let mut found = Found::with_capacity(rows.len());
+    for row in &rows {
+        let key: String = row.try_get(0).map_err(map_error)?;
+        let value = match lookup {
+            Lookup::Exists(_) => (0, String::new()),
+            Lookup::Get(_) => {
+                let version: i64 = row.try_get(1).map_err(map_error)?;
+                let version = u64::try_from(version)
+                    .map_err(|_| DbError::Other(format!("negative version {version}")))?;
+                (version, row.try_get(2).map_err(map_error)?)
+            }
+        };
+        found.insert(key, value);
+    }
+    Ok(found)
 }
 
 /// For each key of a read (repeated keys too), what the batch found.
@@ -804,29 +821,6 @@ async fn backoff(attempt: u32) {
     let cap_micros = 200u64 << attempt.min(8);
     let jitter = getrandom::u64().unwrap_or(u64::from(attempt) * 7919) % cap_micros;
     tokio::time::sleep(Duration::from_micros(jitter)).await;
-}
-
-/// Runs one read on a pooled connection. Reads are idempotent, so one that finds its
-/// connection gone (the server restarted, or ended the session) runs once more on a new
-/// connection.
-macro_rules! read_with {
-    ($self:ident, $f:path $(, $arg:expr)*) => {{
-        let first = {
-            let mut pooled = $self.conn().await?;
-            $f(pooled.get()? $(, $arg)*)
-                .await
-                .map_err(TxError::into_store_error)
-        };
-        match first {
-            Err(StoreError::Unavailable(_)) => {
-                let mut pooled = $self.conn().await?;
-                $f(pooled.get()? $(, $arg)*)
-                    .await
-                    .map_err(TxError::into_store_error)
-            }
-            other => other,
-        }
-    }};
 }
 
 impl Store for PgStore {
