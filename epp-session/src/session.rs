@@ -714,14 +714,11 @@ impl<S: Store> Session<S> {
             }
         };
         match result {
-            Ok(Executed { bytes, replay, .. }) if replay => {
-                self.replay_reply(bytes, info, cl_trid, sv)
-            }
-            Ok(Executed {
+            Ok(Executed::Replayed(bytes)) => self.replay_reply(bytes, info, cl_trid, sv),
+            Ok(Executed::Ran {
                 bytes,
                 code,
                 notifications,
-                ..
             }) => {
                 let mut outcome = self.outcome(info.label, code.code(), cl_trid, Some(sv));
                 outcome.notifications = notifications;
@@ -917,11 +914,10 @@ impl<S: Store> Session<S> {
                 };
                 let bytes =
                     self.answer_bytes(&answer, declared, msg_q, cl_trid.clone(), sv.clone());
-                return Ok(Executed {
+                return Ok(Executed::Ran {
                     bytes,
                     code,
                     notifications: 0,
-                    replay: false,
                 });
             }
             // The response is recorded in the same commit, so its <msgQ> is worked out
@@ -966,11 +962,10 @@ impl<S: Store> Session<S> {
                     let notifications =
                         u32::try_from(receipt.notification_ids.len()).unwrap_or(u32::MAX);
                     if !second_phase {
-                        return Ok(Executed {
+                        return Ok(Executed::Ran {
                             bytes,
                             code,
                             notifications,
-                            replay: false,
                         });
                     }
                     // The queue was empty and this command queued messages for its own
@@ -998,11 +993,10 @@ impl<S: Store> Session<S> {
                         // <msgQ> of a later replay.
                         let _ = self.store.commit(set).await;
                     }
-                    return Ok(Executed {
+                    return Ok(Executed::Ran {
                         bytes,
                         code,
                         notifications,
-                        replay: false,
                     });
                 }
                 Err(e) if e.is_retryable() => continue,
@@ -1018,18 +1012,7 @@ impl<S: Store> Session<S> {
                             record = false;
                             continue;
                         };
-                        let code = match epp_norid_ext::decode_response(b) {
-                            Ok(NoridServerDoc::Response(r)) => {
-                                r.results.first().map_or(ResultCode::Success, |x| x.code)
-                            }
-                            _ => ResultCode::Success,
-                        };
-                        return Ok(Executed {
-                            bytes: b.to_vec(),
-                            code,
-                            notifications: 0,
-                            replay: true,
-                        });
+                        return Ok(Executed::Replayed(b.to_vec()));
                     }
                     return Err(Problem::StoreFailure.into());
                 }
@@ -1162,13 +1145,16 @@ enum Replayed {
 }
 
 /// The bytes and result code of an executed command.
-struct Executed {
-    bytes: Vec<u8>,
-    code: ResultCode,
-    /// Notifications queued by the commit.
-    notifications: u32,
-    /// The bytes are the recorded answer of an earlier copy of this transform.
-    replay: bool,
+enum Executed {
+    /// The command ran: its response.
+    Ran {
+        bytes: Vec<u8>,
+        code: ResultCode,
+        /// Notifications queued by the commit.
+        notifications: u32,
+    },
+    /// The recorded answer of an earlier copy of this transform.
+    Replayed(Vec<u8>),
 }
 
 /// A digest of the decoded command (prefix-agnostic: the typed value), hex.
