@@ -20,6 +20,22 @@
 //! paying a thread hop; argon2 verification, which takes tens of milliseconds, goes to
 //! tokio's blocking pool.
 //!
+//! ## Read snapshots kept open
+//!
+//! Starting and ending a read transaction costs more than the read itself: SQLite takes
+//! and drops a shared lock on the `-shm` file (two `fcntl` calls) each time. So a pooled
+//! connection keeps its read transaction (its snapshot) open between reads and uses it
+//! again as long as nothing has been committed since, by this process or any other.
+//! That is checked before every read against the WAL-index header, the 48 bytes at the
+//! start of the `-shm` file that every commit rewrites (SQLite's documented WAL-index
+//! format, `walformat.html`): one `pread`, no lock. When the header differs, or is being
+//! rewritten, the old snapshot ends and a new one starts, so a read never sees less than
+//! what was committed before it began, exactly as with a transaction per read.
+//!
+//! An open snapshot keeps the WAL from being checkpointed past it and from restarting,
+//! so snapshots of idle connections end before each group commit and after a second
+//! without commits.
+//!
 //! # Durability
 //!
 //! See [`Durability`]. `synchronous=FULL` (the default) syncs the WAL at every commit;
@@ -83,11 +99,16 @@ pub struct SqliteConfig {
     /// zero reads it for every response. This process's own commits refresh it at once;
     /// another process's (the admin command) show within this time.
     pub poll_summary_ttl: Duration,
+    /// Whether pooled read connections keep their snapshot open between reads while
+    /// nothing is committed (see the module documentation). Off: a read transaction per
+    /// read, as SQLite does by default. Reads see the same data either way.
+    pub reuse_read_snapshots: bool,
 }
 
 impl SqliteConfig {
     /// The defaults for a database file: FULL durability, batches of up to 256 change
-    /// sets, 8 idle readers, a 5 s busy timeout, poll summaries kept for 1 s.
+    /// sets, 8 idle readers, a 5 s busy timeout, poll summaries kept for 1 s, read
+    /// snapshots reused.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
@@ -96,6 +117,7 @@ impl SqliteConfig {
             max_idle_readers: 8,
             busy_timeout: Duration::from_secs(5),
             poll_summary_ttl: super::poll_cache::DEFAULT_TTL,
+            reuse_read_snapshots: true,
         }
     }
 }
@@ -114,25 +136,74 @@ struct Inner {
     config: SqliteConfig,
     jobs: mpsc::Sender<Job>,
     stats: Arc<Counters>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Arc<Mutex<Vec<Pooled>>>,
+    /// The `-shm` file, read for the WAL-index header; `None` when snapshots are not
+    /// reused (turned off, or the file could not be opened).
+    shm: Option<std::fs::File>,
     blocks: Mutex<HashMap<Sequence, Range<u64>>>,
     polls: PollCache,
 }
 
-/// Counters the writer keeps, for metrics and tests.
+/// Counters the store keeps, for metrics and tests.
 #[derive(Default)]
 struct Counters {
     batches: AtomicU64,
     change_sets: AtomicU64,
+    reads: AtomicU64,
+    snapshots: AtomicU64,
 }
 
-/// What the writer has done since the store opened.
+/// What the writer and the readers have done since the store opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WriterStats {
     /// Transactions committed (each one group commit, one WAL sync).
     pub batches: u64,
     /// Change sets applied in them (committed or refused by a rule).
     pub change_sets: u64,
+    /// Reads run (each a read function: one or several statements).
+    pub reads: u64,
+    /// Read snapshots started for them: with snapshots reused, fewer than `reads` while
+    /// nothing is committed.
+    pub snapshots: u64,
+}
+
+/// An idle read connection and the snapshot it keeps open, if any.
+struct Pooled {
+    conn: Connection,
+    /// The WAL-index header when the snapshot began: the snapshot is current while the
+    /// header is unchanged.
+    snapshot: Option<WalHeader>,
+}
+
+/// The first copy of the WAL-index header (`WalIndexHdr`, 48 bytes): its change counter,
+/// last frame, salts and checksum change with every commit and WAL restart.
+type WalHeader = [u8; 48];
+
+/// Reads the WAL-index header. `None` when it cannot be read or is being rewritten (the
+/// writer writes the second copy, then the first; they differ in between).
+fn wal_header(shm: &std::fs::File) -> Option<WalHeader> {
+    use std::os::unix::fs::FileExt as _;
+    let mut both = [0u8; 96];
+    shm.read_exact_at(&mut both, 0).ok()?;
+    let (first, second) = both.split_at(48);
+    if first != second {
+        return None;
+    }
+    first.try_into().ok()
+}
+
+/// Ends the snapshots idle connections keep open, so that checkpoints can copy the whole
+/// WAL and the WAL can restart. A connection that cannot end its transaction is closed.
+fn end_idle_snapshots(readers: &Mutex<Vec<Pooled>>) {
+    lock(readers).retain_mut(|pooled| match pooled.snapshot.take() {
+        None => true,
+        Some(_) => end_snapshot(&pooled.conn),
+    });
+}
+
+/// Ends a read transaction; false when that failed.
+fn end_snapshot(conn: &Connection) -> bool {
+    conn.is_autocommit() || conn.execute_batch("COMMIT").is_ok()
 }
 
 enum Job {
@@ -161,13 +232,19 @@ impl SqliteStore {
     pub fn open(config: SqliteConfig) -> Result<Self, OpenError> {
         let mut writer = open_connection(&config, false)?;
         migrate::sqlite(&mut writer)?;
+        let shm = match config.reuse_read_snapshots {
+            true => open_shm(&writer, &config.path),
+            false => None,
+        };
         let (jobs, queue) = mpsc::channel();
         let max_batch = config.max_batch.max(1);
         let stats = Arc::new(Counters::default());
         let counters = Arc::clone(&stats);
+        let readers = Arc::new(Mutex::new(Vec::new()));
+        let idle = Arc::clone(&readers);
         std::thread::Builder::new()
             .name("epp-sqlite-writer".into())
-            .spawn(move || writer_loop(writer, queue, max_batch, &counters))
+            .spawn(move || writer_loop(writer, queue, max_batch, &counters, &idle))
             .map_err(|source| OpenError::Io {
                 path: config.path.clone(),
                 source,
@@ -176,7 +253,8 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 jobs,
                 stats,
-                readers: Mutex::new(Vec::new()),
+                readers,
+                shm,
                 blocks: Mutex::new(HashMap::new()),
                 polls: PollCache::new(config.poll_summary_ttl),
                 config,
@@ -194,19 +272,46 @@ impl SqliteStore {
         WriterStats {
             batches: self.inner.stats.batches.load(Ordering::Relaxed),
             change_sets: self.inner.stats.change_sets.load(Ordering::Relaxed),
+            reads: self.inner.stats.reads.load(Ordering::Relaxed),
+            snapshots: self.inner.stats.snapshots.load(Ordering::Relaxed),
         }
     }
 
+    /// A read connection from the pool (or a new one). With snapshots reused it is inside
+    /// a read transaction whose snapshot holds everything committed before this call.
     fn reader(&self) -> Result<Reader<'_>, StoreError> {
-        let idle = lock(&self.inner.readers).pop();
-        let conn = match idle {
-            Some(c) => c,
-            None => open_connection(&self.inner.config, true)
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+        let inner = &*self.inner;
+        inner.stats.reads.fetch_add(1, Ordering::Relaxed);
+        let idle = lock(&inner.readers).pop();
+        let mut pooled = match idle {
+            Some(p) => p,
+            None => Pooled {
+                conn: open_connection(&inner.config, true)
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                snapshot: None,
+            },
         };
+        // Read before the snapshot begins, so the snapshot holds at least this state.
+        let header = inner.shm.as_ref().and_then(wal_header);
+        if header.is_none() || pooled.snapshot != header {
+            if pooled.snapshot.take().is_some() && !end_snapshot(&pooled.conn) {
+                pooled = Pooled {
+                    conn: open_connection(&inner.config, true)
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                    snapshot: None,
+                };
+            }
+            inner.stats.snapshots.fetch_add(1, Ordering::Relaxed);
+            // Without a header (snapshots off, or a commit being written) the read runs
+            // in a transaction of its own, as SQLite does by default.
+            if header.is_some() && pooled.conn.execute_batch("BEGIN").is_ok() {
+                pooled.snapshot = header;
+            }
+        }
         Ok(Reader {
-            conn: Some(conn),
-            store: &self.inner,
+            conn: Some(pooled.conn),
+            snapshot: pooled.snapshot,
+            store: inner,
         })
     }
 
@@ -227,6 +332,8 @@ impl SqliteStore {
 /// A pooled read connection, returned to the pool on drop.
 struct Reader<'a> {
     conn: Option<Connection>,
+    /// The open snapshot (see [`SqliteStore::reader`]).
+    snapshot: Option<WalHeader>,
     store: &'a Inner,
 }
 
@@ -242,10 +349,32 @@ impl Reader<'_> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
+            // An error may have made SQLite roll the snapshot's transaction back.
+            let snapshot = self.snapshot.filter(|_| !conn.is_autocommit());
             let mut idle = lock(&self.store.readers);
             if idle.len() < self.store.config.max_idle_readers {
-                idle.push(conn);
+                idle.push(Pooled { conn, snapshot });
             }
+        }
+    }
+}
+
+/// Opens the `-shm` file beside the database for reading the WAL-index header, once the
+/// writer connection has made it exist.
+fn open_shm(writer: &Connection, path: &Path) -> Option<std::fs::File> {
+    // A read makes SQLite open (and create) the WAL index if no statement has yet.
+    let _ = writer.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()));
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    match std::fs::File::open(&shm) {
+        Ok(f) => wal_header(&f).map(|_| f),
+        Err(e) => {
+            tracing::warn!(
+                file = %Path::new(&shm).display(),
+                error = %e,
+                "cannot read the WAL index; every SQLite read takes a snapshot of its own"
+            );
+            None
         }
     }
 }
@@ -312,13 +441,26 @@ fn open_connection(config: &SqliteConfig, read_only: bool) -> Result<Connection,
 
 // --- the writer ---------------------------------------------------------------------------
 
+/// How long idle read connections may keep their snapshots while nothing is committed
+/// (another process's checkpoint cannot pass them meanwhile).
+const IDLE_SNAPSHOT: Duration = Duration::from_secs(1);
+
 fn writer_loop(
     mut conn: Connection,
     queue: mpsc::Receiver<Job>,
     max_batch: usize,
     stats: &Counters,
+    readers: &Mutex<Vec<Pooled>>,
 ) {
-    while let Ok(first) = queue.recv() {
+    loop {
+        let first = match queue.recv_timeout(IDLE_SNAPSHOT) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                end_idle_snapshots(readers);
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         let mut batch = vec![first];
         while batch.len() < max_batch {
             match queue.try_recv() {
@@ -326,6 +468,9 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
+        // Idle snapshots would stop this batch's checkpoint short and keep the WAL from
+        // restarting; the snapshots of connections in use end when they are next used.
+        end_idle_snapshots(readers);
         run_batch(&mut conn, batch, stats);
     }
 }
@@ -592,21 +737,28 @@ macro_rules! read_with {
 /// Runs one read function of several statements in one read transaction: one snapshot
 /// for all of them, and one shared lock (a pair of `fcntl` calls and the WAL read mark)
 /// instead of one per statement, a visible cost of a many-name check under load
-/// (docs/BENCHMARKS.md).
+/// (docs/BENCHMARKS.md). A reader that keeps its snapshot open is in one already.
 macro_rules! read_tx_with {
     ($self:ident, $f:path $(, $arg:expr)*) => {{
         let mut reader = $self.reader()?;
-        let mut conn = reader.conn();
-        conn.run_execute("BEGIN", &[]).map_err(DbError::into_store_error)?;
-        let result = $f(&mut conn $(, $arg)*)
-            .await
-            .map_err(TxError::into_store_error);
-        // The transaction ends whatever the function returned; a connection that cannot
-        // end it does not go back to the pool.
-        if conn.run_execute("COMMIT", &[]).is_err() {
-            reader.conn = None;
+        if reader.snapshot.is_some() {
+            let mut conn = reader.conn();
+            $f(&mut conn $(, $arg)*)
+                .await
+                .map_err(TxError::into_store_error)
+        } else {
+            let mut conn = reader.conn();
+            conn.run_execute("BEGIN", &[]).map_err(DbError::into_store_error)?;
+            let result = $f(&mut conn $(, $arg)*)
+                .await
+                .map_err(TxError::into_store_error);
+            // The transaction ends whatever the function returned; a connection that
+            // cannot end it does not go back to the pool.
+            if conn.run_execute("COMMIT", &[]).is_err() {
+                reader.conn = None;
+            }
+            result
         }
-        result
     }};
 }
 
