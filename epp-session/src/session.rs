@@ -1157,11 +1157,27 @@ enum Executed {
     Replayed(Vec<u8>),
 }
 
-/// A digest of the decoded command (prefix-agnostic: the typed value), hex.
+/// A digest of the decoded command (prefix-agnostic: the typed value), hex: the BLAKE2b
+/// of its `Debug` text, which is hashed as it is written rather than collected first.
 fn command_digest(cmd: &NoridCommandDoc) -> String {
-    let text = format!("{cmd:?}");
-    let d = Blake2b::<U16>::digest(text.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    struct Hashing(Blake2b<U16>);
+    impl std::fmt::Write for Hashing {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut h = Hashing(Blake2b::<U16>::new());
+    // Writing into a hasher cannot fail.
+    let _ = std::fmt::write(&mut h, format_args!("{cmd:?}"));
+    let d = h.0.finalize();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * d.len());
+    for b in d {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// The stored form of a replay record: the tag line with the command digest, then the
@@ -1253,6 +1269,23 @@ mod tests {
         assert!(xml_safe("ABC-1\t\u{e5}"));
         assert!(!xml_safe("A\u{5}B"));
         assert!(!xml_safe("\u{ffff}"));
+    }
+
+    /// Stored replay records carry the digest, so it must not change between versions: the
+    /// BLAKE2b-128 of the command's `Debug` text, as lower-case hex.
+    #[test]
+    fn the_command_digest_is_the_hash_of_the_debug_text() {
+        let doc = br#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><check><domain:check xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>example.no</domain:name></domain:check></check><clTRID>T-1</clTRID></command></epp>"#;
+        let epp_xml::Request::Command(cmd) = epp_norid_ext::decode(doc).unwrap() else {
+            panic!("not a command");
+        };
+        let text = format!("{cmd:?}");
+        let want: String = Blake2b::<U16>::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(command_digest(&cmd), want);
+        assert_eq!(want.len(), 32);
     }
 
     #[test]
