@@ -17,7 +17,9 @@ use epp_xml::{
 };
 
 use super::status::{domain_from_xml, domain_to_xml, note, note_parts, with_ok};
-use super::{Answer, Ctx, Exts, Outcome, Slot, load_domain, own, own_contact, reason};
+use super::{
+    Answer, Ctx, Exts, Outcome, Slot, load_domain, own, own_contact, own_read_contact, reason,
+};
 use crate::problem::{Problem, Refused};
 use crate::store::model::{
     ApplicantDataset, AuthInfo, Contact, ContactRole, ContactType, Domain, DomainContact,
@@ -25,7 +27,7 @@ use crate::store::model::{
     NewPollMessage, NotifyChannel, PollPayload, SecDns, TokenHash, TransferRecord, TransferStatus,
     TransferToken, WITHDRAWN_REGISTRAR,
 };
-use crate::store::{Change, Sequence, Store};
+use crate::store::{Change, Sequence, Store, StoreError};
 
 const D: ObjectKind = ObjectKind::Domain;
 
@@ -503,14 +505,42 @@ pub(crate) async fn create<S: Store>(
     }
     let name = &c.name;
     let parsed = policy::parse_domain_name(name)?;
-    if ctx
-        .store
-        .domains_exist(std::slice::from_ref(name))
-        .await?
-        .first()
-        .copied()
-        .unwrap_or(false)
-    {
+    // Every read the rules below need goes out at once (the name, the contacts, the name
+    // servers): on PostgreSQL they travel together, and with other sessions' reads, instead
+    // of one round trip after another. The rules still apply one by one in the order
+    // above, so a create wrong in several ways gets the same refusal as before.
+    let mut contact_ids: Vec<&ContactId> = c
+        .registrant
+        .iter()
+        .chain(c.contact.iter().map(|x| &x.content))
+        .collect();
+    super::dedup(&mut contact_ids);
+    let listed_ns = ns_names(c.ns.as_ref()).map(|mut ns| {
+        super::dedup(&mut ns);
+        ns
+    });
+    let (exists, contact_reads, ns_exist) = futures_util::future::join3(
+        ctx.store.domains_exist(std::slice::from_ref(name)),
+        futures_util::future::join_all(contact_ids.iter().map(|id| ctx.store.contact(id))),
+        async {
+            match &listed_ns {
+                Ok(ns) if !ns.is_empty() => ctx.store.hosts_exist(ns).await,
+                _ => Ok(Vec::new()),
+            }
+        },
+    )
+    .await;
+    let read_contact = |id: &ContactId| {
+        let read = contact_ids
+            .iter()
+            .position(|x| *x == id)
+            .and_then(|i| contact_reads.get(i));
+        match read {
+            Some(r) => r.clone(),
+            None => Err(StoreError::Database(format!("contact {id} was not read"))),
+        }
+    };
+    if exists?.first().copied().unwrap_or(false) {
         return Err(Problem::Exists {
             object: D,
             id: name.to_string(),
@@ -522,13 +552,14 @@ pub(crate) async fn create<S: Store>(
         parameter: "domain:registrant",
         context: " (an organization or person contact)".into(),
     })?;
-    let registrant = own_contact(ctx, registrant_id).await?;
+    let registrant = own_read_contact(ctx, registrant_id, read_contact(registrant_id))?;
     check_holder(&registrant)?;
     let quota = holder_quota(registrant_id, kind_of(&registrant), name, parsed.zone())?;
     let mut contacts = Vec::new();
     for x in &c.contact {
         let role = contact_role(x)?;
-        tech_contact(ctx, &x.content).await?;
+        let tech = own_read_contact(ctx, &x.content, read_contact(&x.content))?;
+        policy::check_tech_contact(&x.content, kind_of(&tech))?;
         let dc = DomainContact {
             role,
             id: x.content.clone(),
@@ -538,12 +569,10 @@ pub(crate) async fn create<S: Store>(
         }
     }
     policy::check_tech_contact_count(name, contacts.len())?;
-    let mut ns = ns_names(c.ns.as_ref())?;
-    super::dedup(&mut ns);
+    let ns = listed_ns?;
     policy::check_name_server_count(name, ns.len())?;
-    // The name servers must exist; one read for all of them, the first missing one named.
-    let exist = ctx.store.hosts_exist(&ns).await?;
-    if let Some((h, _)) = ns.iter().zip(exist).find(|(_, e)| !e) {
+    // The name servers must exist; the first missing one is named.
+    if let Some((h, _)) = ns.iter().zip(ns_exist?).find(|(_, e)| !e) {
         return Err(Problem::NotFound {
             object: ObjectKind::Host,
             id: h.to_string(),

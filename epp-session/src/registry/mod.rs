@@ -31,7 +31,7 @@ use epp_xml::{ResultCode, SvTrid, Timestamp, TransferOp};
 use crate::config::SessionConfig;
 use crate::problem::{Problem, Refused};
 use crate::store::model::{Contact, Domain, Host};
-use crate::store::{Change, ChangeMeta, Store};
+use crate::store::{Change, ChangeMeta, Store, StoreError};
 
 /// What a command function works with.
 pub(crate) struct Ctx<'a, S: Store> {
@@ -492,7 +492,20 @@ pub(crate) async fn own_contact<S: Store>(
     ctx: &Ctx<'_, S>,
     id: &epp_xml::ContactId,
 ) -> Result<Contact, Refused> {
-    let c = load_contact(ctx.store, id).await?;
+    own_read_contact(ctx, id, ctx.store.contact(id).await)
+}
+
+/// [`own_contact`] on a read already made: the contact, or 2303 when it is not stored,
+/// or the sponsor refusal when it is another registrar's.
+pub(crate) fn own_read_contact<S: Store>(
+    ctx: &Ctx<'_, S>,
+    id: &epp_xml::ContactId,
+    read: Result<Option<Contact>, StoreError>,
+) -> Result<Contact, Refused> {
+    let c = read?.ok_or_else(|| Problem::NotFound {
+        object: ObjectKind::Contact,
+        id: id.to_string(),
+    })?;
     own(ctx.me, &c.cl_id, ObjectKind::Contact, id.as_str())?;
     Ok(c)
 }
