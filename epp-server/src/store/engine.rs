@@ -440,15 +440,26 @@ impl<C: Conn> Tx<'_, C> {
             ("roleContact", &c.role_contacts),
         ] {
             for target in targets {
-                self.conn
-                    .execute(
-                        "INSERT INTO contact_links (contact, role, target) VALUES ($1, $2, $3) \
-                         ON CONFLICT DO NOTHING",
-                        &[c.id.as_str().into(), role.into(), target.as_str().into()],
-                    )
+                self.insert_contact_link(c.id.as_str(), role, target.as_str())
                     .await?;
             }
         }
+        Ok(())
+    }
+
+    async fn insert_contact_link(
+        &mut self,
+        contact: &str,
+        role: &str,
+        target: &str,
+    ) -> TxResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO contact_links (contact, role, target) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+                &[contact.into(), role.into(), target.into()],
+            )
+            .await?;
         Ok(())
     }
 
@@ -533,14 +544,23 @@ impl<C: Conn> Tx<'_, C> {
         if n != 1 {
             return Err(StoreError::Conflict(key).into());
         }
-        if old.organizations != c.organizations || old.role_contacts != c.role_contacts {
-            self.conn
-                .execute(
-                    "DELETE FROM contact_links WHERE contact = $1",
-                    &[c.id.as_str().into()],
-                )
-                .await?;
-            self.write_contact_links(c).await?;
+        // Only the links that changed, each by its key (see `update_domain_links`).
+        for (role, was, now) in [
+            ("organization", &old.organizations, &c.organizations),
+            ("roleContact", &old.role_contacts, &c.role_contacts),
+        ] {
+            for target in was.iter().filter(|t| !now.contains(t)) {
+                self.conn
+                    .execute(
+                        "DELETE FROM contact_links WHERE contact = $1 AND role = $2 AND target = $3",
+                        &[c.id.as_str().into(), role.into(), target.as_str().into()],
+                    )
+                    .await?;
+            }
+            for target in now.iter().filter(|t| !was.contains(t)) {
+                self.insert_contact_link(c.id.as_str(), role, target.as_str())
+                    .await?;
+            }
         }
         self.history(&key, Some(&c.roid), Some(&before), Some(&data))
             .await
@@ -583,25 +603,11 @@ impl<C: Conn> Tx<'_, C> {
 
     async fn write_domain_links(&mut self, d: &Domain) -> TxResult<()> {
         for c in &d.contacts {
-            self.conn
-                .execute(
-                    "INSERT INTO domain_contacts (domain, role, contact) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                    &[
-                        d.name.as_str().into(),
-                        c.role.as_str().into(),
-                        c.id.as_str().into(),
-                    ],
-                )
+            self.insert_domain_contact(d.name.as_str(), c.role.as_str(), c.id.as_str())
                 .await?;
         }
         for host in &d.ns {
-            self.conn
-                .execute(
-                    "INSERT INTO domain_hosts (domain, host) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                    &[d.name.as_str().into(), host.as_str().into()],
-                )
+            self.insert_domain_host(d.name.as_str(), host.as_str())
                 .await?;
         }
         Ok(())
@@ -684,18 +690,63 @@ impl<C: Conn> Tx<'_, C> {
         if n != 1 {
             return Err(StoreError::Conflict(key).into());
         }
-        if old.contacts != d.contacts || old.ns != d.ns {
-            let name: Value<'_> = d.name.as_str().into();
-            self.conn
-                .execute("DELETE FROM domain_contacts WHERE domain = $1", &[name])
-                .await?;
-            self.conn
-                .execute("DELETE FROM domain_hosts WHERE domain = $1", &[name])
-                .await?;
-            self.write_domain_links(d).await?;
-        }
+        self.update_domain_links(old, d).await?;
         self.history(&key, Some(&d.roid), Some(before), Some(&data))
             .await
+    }
+
+    /// Removes the link rows of the contacts and name servers `d` no longer has and adds
+    /// those of the new ones, each by its full key. Deleting all of a domain's rows and
+    /// writing them again read the link index by domain; under SERIALIZABLE that range
+    /// read conflicts with every concurrent update writing links near it, and updates of
+    /// neighbouring domains aborted each other.
+    async fn update_domain_links(&mut self, old: &Domain, d: &Domain) -> TxResult<()> {
+        let name = d.name.as_str();
+        for c in old.contacts.iter().filter(|c| !d.contacts.contains(c)) {
+            self.conn
+                .execute(
+                    "DELETE FROM domain_contacts WHERE domain = $1 AND role = $2 AND contact = $3",
+                    &[name.into(), c.role.as_str().into(), c.id.as_str().into()],
+                )
+                .await?;
+        }
+        for host in old.ns.iter().filter(|h| !d.ns.contains(h)) {
+            self.conn
+                .execute(
+                    "DELETE FROM domain_hosts WHERE domain = $1 AND host = $2",
+                    &[name.into(), host.as_str().into()],
+                )
+                .await?;
+        }
+        for c in d.contacts.iter().filter(|c| !old.contacts.contains(c)) {
+            self.insert_domain_contact(name, c.role.as_str(), c.id.as_str())
+                .await?;
+        }
+        for host in d.ns.iter().filter(|h| !old.ns.contains(h)) {
+            self.insert_domain_host(name, host.as_str()).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_domain_contact(&mut self, domain: &str, role: &str, id: &str) -> TxResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO domain_contacts (domain, role, contact) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+                &[domain.into(), role.into(), id.into()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_domain_host(&mut self, domain: &str, host: &str) -> TxResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO domain_hosts (domain, host) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[domain.into(), host.into()],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn update_domain(&mut self, d: &Domain) -> TxResult<()> {
@@ -745,14 +796,20 @@ impl<C: Conn> Tx<'_, C> {
 
     async fn write_host_contacts(&mut self, h: &Host) -> TxResult<()> {
         for c in &h.contacts {
-            self.conn
-                .execute(
-                    "INSERT INTO host_contacts (host, contact) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                    &[h.roid.as_str().into(), c.as_str().into()],
-                )
+            self.insert_host_contact(h.roid.as_str(), c.as_str())
                 .await?;
         }
+        Ok(())
+    }
+
+    async fn insert_host_contact(&mut self, host: &str, contact: &str) -> TxResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO host_contacts (host, contact) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+                &[host.into(), contact.into()],
+            )
+            .await?;
         Ok(())
     }
 
@@ -836,14 +893,18 @@ impl<C: Conn> Tx<'_, C> {
         if n != 1 {
             return Err(StoreError::Conflict(key).into());
         }
-        if old.contacts != h.contacts {
+        // Only the links that changed, each by its key (see `update_domain_links`).
+        for contact in old.contacts.iter().filter(|c| !h.contacts.contains(c)) {
             self.conn
                 .execute(
-                    "DELETE FROM host_contacts WHERE host = $1",
-                    &[h.roid.as_str().into()],
+                    "DELETE FROM host_contacts WHERE host = $1 AND contact = $2",
+                    &[h.roid.as_str().into(), contact.as_str().into()],
                 )
                 .await?;
-            self.write_host_contacts(h).await?;
+        }
+        for contact in h.contacts.iter().filter(|c| !old.contacts.contains(c)) {
+            self.insert_host_contact(h.roid.as_str(), contact.as_str())
+                .await?;
         }
         self.history(&new_key, Some(&h.roid), Some(&before), Some(&data))
             .await?;
