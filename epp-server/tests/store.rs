@@ -349,7 +349,7 @@ mod sqlite {
 
 mod postgres {
     use epp_server::store::{PgStore, PostgresConfig, StoreConfig, migrate};
-    use epp_session::store::suite::{self, CaseFuture, base_domain, dn};
+    use epp_session::store::suite::{CaseFuture, base_domain, dn};
     use epp_session::store::{ChangeSet, Sequence, StoreError};
 
     use super::*;
@@ -500,54 +500,6 @@ mod postgres {
                 store.domain(&dn("hot.no")).await.unwrap().unwrap().version,
                 2
             );
-        });
-    }
-
-    /// A transaction's `BEGIN` goes out with its first statement; a change set with no
-    /// statements opens no transaction at all and leaves the connection as it was, and a
-    /// transaction whose first statement fails is rolled back and its connection reused.
-    #[test]
-    fn transactions_open_with_their_first_statement() {
-        with_schema(|schema| async move {
-            let mut config = schema.config();
-            config.pool_size = 1;
-            let store = PgStore::connect(&config).await.unwrap();
-            base(&store).await;
-            let before = store.stats();
-            store
-                .commit(ChangeSet::new(suite::meta("reg1", "noop", 0)))
-                .await
-                .unwrap();
-            assert_eq!(store.stats().commits, before.commits + 1);
-            commit1(
-                &store,
-                "reg1",
-                Change::CreateDomain(base_domain("first.no")),
-            )
-            .await
-            .unwrap();
-            // The first statement is the domain's insert, refused: nothing is kept.
-            let again = commit1(
-                &store,
-                "reg1",
-                Change::CreateDomain(base_domain("first.no")),
-            );
-            assert_eq!(
-                again.await,
-                Err(StoreError::AlreadyExists(
-                    epp_session::store::ObjectKey::Domain(dn("first.no"))
-                ))
-            );
-            // The one pooled connection is still good for reads and transactions.
-            assert!(store.domain(&dn("first.no")).await.unwrap().is_some());
-            commit1(
-                &store,
-                "reg1",
-                Change::CreateDomain(base_domain("second.no")),
-            )
-            .await
-            .unwrap();
-            assert_eq!(store.stats().retries, before.retries);
         });
     }
 

@@ -239,7 +239,6 @@ impl PgStore {
                 client,
                 statements: HashMap::new(),
                 in_transaction: false,
-                begin: None,
             }),
             pool: &self.inner,
             _permit: permit,
@@ -270,15 +269,14 @@ impl PgStore {
     ) -> Result<CommitReceipt, TxError> {
         let mut pooled = self.conn().await?;
         let conn = pooled.get()?;
-        // The BEGIN goes out with the transaction's first statement (see `PgConn::begin`).
-        conn.begin = Some("BEGIN ISOLATION LEVEL SERIALIZABLE");
+        conn.batch("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            .await
+            .map_err(|e| match e {
+                DbError::Connection(m) => DbError::Stale(m),
+                other => other,
+            })?;
         conn.in_transaction = true;
         let applied = engine::apply(conn, set, checks).await;
-        if conn.begin.take().is_some() {
-            // No statement ran, so no transaction was opened: nothing to end.
-            conn.in_transaction = false;
-            return applied;
-        }
         let end = if commit && applied.is_ok() {
             "COMMIT"
         } else {
@@ -656,11 +654,6 @@ struct PgConn {
     /// Set while a transaction is open: a connection dropped in that state (its commit
     /// future was cancelled) is closed, not returned to the pool.
     in_transaction: bool,
-    /// A `BEGIN` not sent yet: it goes out together with the next statement, both requests
-    /// written before either answer is awaited (tokio-postgres sends requests in the order
-    /// they are made and pipelines them), so opening a transaction costs no round trip of
-    /// its own.
-    begin: Option<&'static str>,
 }
 
 /// A connection checked out of the pool; returned on drop if it is reusable.
@@ -785,49 +778,13 @@ impl PgConn {
         if let Some(s) = self.statements.get(&key) {
             return Ok(s.clone());
         }
-        let s = self
-            .client
-            .prepare(sql)
-            .await
-            .map_err(|e| match map_error(e) {
-                // Before a transaction's first statement went out nothing of it ran: a broken
-                // connection here is as stale as at its `BEGIN`.
-                DbError::Connection(m) if self.begin.is_some() => DbError::Stale(m),
-                other => other,
-            })?;
+        let s = self.client.prepare(sql).await.map_err(map_error)?;
         self.statements.insert(key, s.clone());
         Ok(s)
     }
 
     async fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.client.batch_execute(sql).await.map_err(map_error)
-    }
-
-    /// Runs `request` on the client, after the pending `BEGIN` if there is one, in the
-    /// same round trip. A failed `BEGIN` explains the request's failure and is reported
-    /// instead; a broken connection there is [`DbError::Stale`]: nothing of the
-    /// transaction ran, so it can run again on another connection.
-    async fn run<'c, T, F>(
-        &'c mut self,
-        request: impl FnOnce(&'c Client) -> F,
-    ) -> Result<T, DbError>
-    where
-        F: Future<Output = Result<T, tokio_postgres::Error>>,
-    {
-        let begin = self.begin.take();
-        let client = &self.client;
-        match begin {
-            None => request(client).await.map_err(map_error),
-            Some(sql) => {
-                let (began, ran) =
-                    futures_util::future::join(client.batch_execute(sql), request(client)).await;
-                began.map_err(|e| match map_error(e) {
-                    DbError::Connection(m) => DbError::Stale(m),
-                    other => other,
-                })?;
-                ran.map_err(map_error)
-            }
-        }
     }
 }
 
@@ -842,15 +799,20 @@ impl Conn for PgConn {
         params: &[Value<'_>],
     ) -> Result<Vec<Row>, DbError> {
         let stmt = self.statement(sql).await?;
-        let params = refs(params);
-        let rows = self.run(|c| c.query(&stmt, &params)).await?;
+        let rows = self
+            .client
+            .query(&stmt, &refs(params))
+            .await
+            .map_err(map_error)?;
         rows.iter().map(cells).collect()
     }
 
     async fn execute(&mut self, sql: &'static str, params: &[Value<'_>]) -> Result<u64, DbError> {
         let stmt = self.statement(sql).await?;
-        let params = refs(params);
-        self.run(|c| c.execute(&stmt, &params)).await
+        self.client
+            .execute(&stmt, &refs(params))
+            .await
+            .map_err(map_error)
     }
 }
 
