@@ -196,7 +196,6 @@ mod sqlite {
                 );
             }
             let after = a.stats();
-            assert_eq!(after.reads - before.reads, 50);
             assert_eq!(after.snapshots, before.snapshots, "{before:?} {after:?}");
             // Another process's commit shows in the next read, with no delay.
             commit1(&b, "reg1", Change::CreateDomain(base_domain("seen.no")))

@@ -149,7 +149,6 @@ struct Inner {
 struct Counters {
     batches: AtomicU64,
     change_sets: AtomicU64,
-    reads: AtomicU64,
     snapshots: AtomicU64,
 }
 
@@ -160,10 +159,8 @@ pub struct WriterStats {
     pub batches: u64,
     /// Change sets applied in them (committed or refused by a rule).
     pub change_sets: u64,
-    /// Reads run (each a read function: one or several statements).
-    pub reads: u64,
-    /// Read snapshots started for them: with snapshots reused, fewer than `reads` while
-    /// nothing is committed.
+    /// Read snapshots started (a read function's one or several statements run in one):
+    /// with snapshots reused, far fewer than reads while nothing is committed.
     pub snapshots: u64,
 }
 
@@ -272,7 +269,6 @@ impl SqliteStore {
         WriterStats {
             batches: self.inner.stats.batches.load(Ordering::Relaxed),
             change_sets: self.inner.stats.change_sets.load(Ordering::Relaxed),
-            reads: self.inner.stats.reads.load(Ordering::Relaxed),
             snapshots: self.inner.stats.snapshots.load(Ordering::Relaxed),
         }
     }
@@ -281,7 +277,6 @@ impl SqliteStore {
     /// a read transaction whose snapshot holds everything committed before this call.
     fn reader(&self) -> Result<Reader<'_>, StoreError> {
         let inner = &*self.inner;
-        inner.stats.reads.fetch_add(1, Ordering::Relaxed);
         let idle = lock(&inner.readers).pop();
         let mut pooled = match idle {
             Some(p) => p,
