@@ -154,7 +154,8 @@ enum State {
 
 struct LoggedIn {
     registrar: ClientId,
-    declared: Declared,
+    /// Shared so that each command can hold it while it borrows the session mutably.
+    declared: Arc<Declared>,
     /// Held for its `Drop`: frees the registrar's session slot.
     _slot: SessionSlot,
     /// Whether a pending password (login `newPW`) is activated at logout.
@@ -584,10 +585,10 @@ impl<S: Store> Session<S> {
         }
         self.state = State::LoggedIn(Box::new(LoggedIn {
             registrar: id.clone(),
-            declared: Declared {
+            declared: Arc::new(Declared {
                 obj_uris: login.obj_uris.iter().cloned().collect(),
                 ext_uris: login.ext_uris.iter().cloned().collect(),
-            },
+            }),
             _slot: slot,
             activate_password,
         }));
@@ -687,7 +688,7 @@ impl<S: Store> Session<S> {
             );
         };
         let me = l.registrar.clone();
-        let declared = l.declared.clone();
+        let declared = Arc::clone(&l.declared);
         let mut refusal = None;
         let early = self.admit(cmd, info, &me, &declared, now, &mut refusal);
         let mut record = false;
