@@ -153,8 +153,11 @@ fn pick(rng: &mut impl RandomSource, alphabet: &[u8], out: &mut [u8]) {
     let mut filled = 0;
     let mut buf = [0u8; 32];
     for _ in 0..64 {
-        rng.fill_bytes(&mut buf);
-        for &b in &buf {
+        // Only as many bytes as symbols are missing (few are rejected): every response's
+        // svTRID draws from the operating system's generator, a system call per refill.
+        let want = (out.len() - filled).min(buf.len());
+        rng.fill_bytes(&mut buf[..want]);
+        for &b in &buf[..want] {
             if usize::from(b) < limit {
                 out[filled] = alphabet[usize::from(b) % alphabet.len()];
                 filled += 1;
@@ -288,6 +291,29 @@ mod tests {
             &mut |b: &mut [u8]| b.fill(255),
         );
         assert_eq!(t.as_str().len(), 35);
+    }
+
+    #[test]
+    fn draws_only_the_bytes_it_needs() {
+        let mut drawn = 0;
+        let mut counting = |b: &mut [u8]| {
+            drawn += b.len();
+            b.fill(7);
+        };
+        let t = SvTridGenerator::default().generate(
+            Timestamp::from_unix_micros(0),
+            None,
+            &mut counting,
+        );
+        assert_eq!(t.as_str(), "19700101010000000000-777777-#-NORID");
+        assert_eq!(drawn, 6);
+        let mut drawn = 0;
+        let mut counting = |b: &mut [u8]| {
+            drawn += b.len();
+            b.fill(0);
+        };
+        assert_eq!(generate_transfer_token(&mut counting), "A".repeat(16));
+        assert_eq!(drawn, 16);
     }
 
     #[test]
