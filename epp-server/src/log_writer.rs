@@ -135,8 +135,10 @@ fn write_loop<W: Write>(shared: &Shared, mut sink: W) {
     }
 }
 
-impl Write for BatchWriter {
-    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+impl BatchWriter {
+    /// Appends `line` to the pending buffer (waits while the writer is [`PENDING_LIMIT`]
+    /// behind; goes straight to standard error once the [`LogGuard`] is dropped).
+    pub(crate) fn append(&self, line: &[u8]) -> io::Result<usize> {
         let mut p = self.shared.lock();
         while p.buf.len() >= PENDING_LIMIT && !p.closed {
             p.producers_waiting += 1;
@@ -157,6 +159,12 @@ impl Write for BatchWriter {
             self.shared.ready.notify_one();
         }
         Ok(line.len())
+    }
+}
+
+impl Write for BatchWriter {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        self.append(line)
     }
 
     fn flush(&mut self) -> io::Result<()> {
