@@ -101,9 +101,11 @@ pub async fn open(config: &StoreConfig) -> Result<AnyStore, OpenError> {
 
 /// Runs argon2 work (a login's verification, the hashing of new passwords) on tokio's
 /// blocking pool, at most as many at once as the machine has CPUs. Each argon2 call holds
-/// its memory cost (19 MiB with the default parameters) while it runs, so a burst of
-/// logins run all at once took the server from tens of MiB to over 500 MiB
-/// (docs/BENCHMARKS.md); more parallelism than CPUs would not make them finish sooner.
+/// its memory cost (19 MiB with the default parameters) while it runs, and more
+/// parallelism than CPUs would not make a burst of logins finish sooner. The memory itself
+/// is kept between calls, one buffer per CPU (`epp_session`'s `PasswordHash`): allocated
+/// per call, the C allocator kept it in per-thread arenas and 32 logins left the server at
+/// about 500 MiB (docs/BENCHMARKS.md).
 pub(crate) async fn argon2_off_thread<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, StoreError> {

@@ -3,9 +3,10 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, ParamsString, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use epp_xml::{ClientId, Password, Timestamp, ValueError};
 
 use crate::store::{StoreError, hashed};
@@ -167,13 +168,22 @@ impl PasswordHash {
     pub fn generate(password: &Password, salt: &[u8; 16]) -> Self {
         // A 16-byte salt is within the PHC salt length limits (4-64 bytes), and argon2 with
         // default parameters accepts any password of the schema's 6-16 characters, so
-        // neither step can fail; fall back to a locked hash rather than panic if they did.
-        let hashed = SaltString::encode_b64(salt).ok().and_then(|salt| {
-            Argon2::default()
-                .hash_password(password.as_str().as_bytes(), &salt)
-                .ok()
-                .map(|h| h.to_string())
-        });
+        // no step can fail; fall back to a locked hash rather than panic if one did.
+        let argon2 = Argon2::default();
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let hashed =
+            argon2_into(&argon2, password.as_str().as_bytes(), salt, &mut out).and_then(|()| {
+                let salt = SaltString::encode_b64(salt).ok()?;
+                argon2::password_hash::PasswordHash {
+                    algorithm: Algorithm::Argon2id.ident(),
+                    version: Some(Version::V0x13.into()),
+                    params: ParamsString::try_from(argon2.params()).ok()?,
+                    salt: Some(salt.as_salt()),
+                    hash: Some(Output::new(&out).ok()?),
+                }
+                .to_string()
+                .into()
+            });
         Self(hashed.unwrap_or_else(|| LOCKED.to_owned()))
     }
 
@@ -196,13 +206,69 @@ impl PasswordHash {
     ///
     /// CPU-heavy like [`Self::generate`].
     pub fn verify(&self, password: &Password) -> bool {
-        match argon2::password_hash::PasswordHash::new(&self.0) {
-            Ok(parsed) => Argon2::default()
-                .verify_password(password.as_str().as_bytes(), &parsed)
-                .is_ok(),
-            Err(_) => false,
+        self.verify_bytes(password.as_str().as_bytes())
+            .unwrap_or(false)
+    }
+
+    /// What argon2's `PasswordVerifier` does, with [`argon2_into`]'s kept memory: the
+    /// hash's algorithm, version, parameters and salt applied to `password`, the output
+    /// compared in constant time. `None` for a hash that is not a valid argon2 PHC string.
+    fn verify_bytes(&self, password: &[u8]) -> Option<bool> {
+        let parsed = argon2::password_hash::PasswordHash::new(&self.0).ok()?;
+        let (salt, expected) = (parsed.salt?, parsed.hash?);
+        let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v).ok()?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(&parsed).ok()?;
+        let mut salt_bytes = [0u8; 64];
+        let salt = salt.decode_b64(&mut salt_bytes).ok()?;
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let out = out.get_mut(..expected.len())?;
+        argon2_into(
+            &Argon2::new(algorithm, version, params),
+            password,
+            salt,
+            out,
+        )?;
+        // `Output`'s equality is constant-time.
+        Some(Output::new(out).ok()? == expected)
+    }
+}
+
+/// argon2's working memory (19 MiB at the default cost), kept between hashes: at most
+/// one buffer per CPU (the server runs no more argon2 jobs at once), each cleared after
+/// use. Allocated afresh for every hash, it was not given back to the operating system:
+/// the C allocator raises its threshold for serving large blocks from fresh mappings once
+/// one is freed, and then keeps them in per-thread arenas, so 32 logins at once left the
+/// server at about 500 MiB (docs/BENCHMARKS.md).
+static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// Buffers larger than this (64 MiB, a hash with a memory cost over three times the
+/// default) are used once and freed rather than kept.
+const KEEP_AT_MOST_BLOCKS: usize = 65_536;
+
+/// Hashes `password` with `salt` into `out` with `argon2`, in memory from [`MEMORY`].
+/// `None` if argon2 refuses the inputs.
+fn argon2_into(argon2: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Option<()> {
+    let blocks = argon2.params().block_count();
+    let kept = MEMORY.lock().unwrap_or_else(PoisonError::into_inner).pop();
+    let mut memory = kept.unwrap_or_default();
+    if memory.len() < blocks {
+        memory = vec![Block::new(); blocks];
+    }
+    let result = argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..]);
+    // The blocks are derived from the password: a copy of them would make guessing it
+    // cheap, so none is left behind.
+    memory.fill(Block::new());
+    if memory.len() <= KEEP_AT_MOST_BLOCKS {
+        let mut kept = MEMORY.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() < std::thread::available_parallelism().map_or(2, |n| n.get()) {
+            kept.push(memory);
         }
     }
+    result.ok()
 }
 
 impl fmt::Debug for PasswordHash {
@@ -271,6 +337,63 @@ mod tests {
         assert!(hash.verify(&pw));
         assert!(!hash.verify(&Password::new("theNewPW").unwrap()));
         assert_eq!(format!("{hash:?}"), "PasswordHash(argon2id, ..)");
+    }
+
+    #[test]
+    fn hashes_agree_with_argon2s_own_hasher_and_verifier() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let pw = Password::new("theOldPW").unwrap();
+        let salt = [9u8; 16];
+        let ours = PasswordHash::generate(&pw, &salt);
+        let theirs = Argon2::default()
+            .hash_password(b"theOldPW", &SaltString::encode_b64(&salt).unwrap())
+            .unwrap()
+            .to_string();
+        assert_eq!(ours.as_phc(), theirs);
+        let parsed = argon2::password_hash::PasswordHash::new(ours.as_phc()).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"theOldPW", &parsed)
+                .is_ok()
+        );
+        // Hashes made elsewhere with other costs, versions and variants verify too.
+        for (alg, version, m, t, p) in [
+            (Algorithm::Argon2id, Version::V0x13, 8, 1, 1),
+            (Algorithm::Argon2i, Version::V0x13, 64, 3, 2),
+            (Algorithm::Argon2d, Version::V0x10, 32, 2, 4),
+        ] {
+            let params = Params::new(m, t, p, Some(24)).unwrap();
+            let phc = Argon2::new(alg, version, params)
+                .hash_password(
+                    b"s3cret-pw",
+                    &SaltString::encode_b64(b"0123456789").unwrap(),
+                )
+                .unwrap()
+                .to_string();
+            let stored = PasswordHash::from_phc(phc.clone());
+            assert!(stored.verify(&Password::new("s3cret-pw").unwrap()), "{phc}");
+            assert!(
+                !stored.verify(&Password::new("s3cret-pX").unwrap()),
+                "{phc}"
+            );
+        }
+    }
+
+    #[test]
+    fn argon2_memory_is_kept_and_cleared() {
+        let pw = Password::new("theOldPW").unwrap();
+        let hash = PasswordHash::generate(&pw, &[3; 16]);
+        for _ in 0..3 {
+            assert!(hash.verify(&pw));
+        }
+        let kept = MEMORY.lock().unwrap();
+        // Other tests hash at the same time: at most one buffer per CPU is kept.
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        assert!((1..=cpus).contains(&kept.len()), "{} kept", kept.len());
+        for memory in kept.iter() {
+            assert!(memory.len() >= Params::default().block_count());
+            assert!(memory.iter().all(|b| b.as_ref().iter().all(|&x| x == 0)));
+        }
     }
 
     #[test]
