@@ -27,8 +27,11 @@ pub struct Metrics(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     started: SystemTime,
-    commands: Mutex<BTreeMap<(String, u16, String), u64>>,
-    replays: Mutex<BTreeMap<(String, String), u64>>,
+    /// Command, result code, registrar: nested so that counting looks up with borrowed
+    /// keys and allocates only for a new label set (this runs for every command).
+    commands: Mutex<BTreeMap<String, BTreeMap<u16, ByRegistrar>>>,
+    /// Command, registrar.
+    replays: Mutex<BTreeMap<String, ByRegistrar>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     sessions: Mutex<BTreeMap<String, u64>>,
     refusals: [AtomicU64; Refusal::ALL.len()],
@@ -44,6 +47,9 @@ struct Inner {
     notifications: [(AtomicU64, AtomicU64); NOTIFY_CHANNELS.len()],
     scheduler_runs: Mutex<BTreeMap<(String, bool), u64>>,
 }
+
+/// Counts by registrar id (empty before login).
+type ByRegistrar = BTreeMap<String, u64>;
 
 /// The notification channels, as metric labels.
 const NOTIFY_CHANNELS: [&str; 2] = ["email", "sms"];
@@ -91,31 +97,34 @@ impl Metrics {
     /// A replayed answer ([`CommandOutcome::replayed`]) executed nothing: it is counted in
     /// `epp_commands_replayed_total{command,registrar}` instead, without latency.
     pub fn record_command(&self, outcome: &CommandOutcome, latency: Duration) {
-        let registrar = outcome
-            .registrar
-            .as_ref()
-            .map_or("", |r| r.as_str())
-            .to_owned();
+        let registrar = outcome.registrar.as_ref().map_or("", |r| r.as_str());
         if outcome.replayed {
-            *lock(&self.0.replays)
-                .entry((outcome.command.to_string(), registrar))
-                .or_insert(0) += 1;
+            bump(
+                &mut lock(&self.0.replays),
+                &outcome.command,
+                |by_registrar| {
+                    bump(by_registrar, registrar, |n| *n += 1);
+                },
+            );
             return;
         }
-        *lock(&self.0.commands)
-            .entry((outcome.command.to_string(), outcome.result_code, registrar))
-            .or_insert(0) += 1;
+        bump(&mut lock(&self.0.commands), &outcome.command, |by_code| {
+            bump(
+                by_code.entry(outcome.result_code).or_default(),
+                registrar,
+                |n| *n += 1,
+            );
+        });
         let secs = latency.as_secs_f64();
-        let mut latency = lock(&self.0.latency);
-        let h = latency.entry(outcome.command.to_string()).or_default();
-        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                h.buckets[i] += 1;
+        bump(&mut lock(&self.0.latency), &outcome.command, |h| {
+            for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+                if secs <= *bound {
+                    h.buckets[i] += 1;
+                }
             }
-        }
-        h.count += 1;
-        h.sum += secs;
-        drop(latency);
+            h.count += 1;
+            h.sum += secs;
+        });
         if let Some(reason) = outcome.refusal {
             self.record_refusal(reason);
         }
@@ -218,13 +227,17 @@ impl Metrics {
             "counter",
             "EPP commands by command, result code and registrar.",
         );
-        for ((command, code, registrar), n) in lock(&i.commands).iter() {
-            let _ = writeln!(
-                out,
-                "epp_commands_total{{command=\"{}\",result=\"{code}\",registrar=\"{}\"}} {n}",
-                escape(command),
-                escape(registrar)
-            );
+        for (command, by_code) in lock(&i.commands).iter() {
+            for (code, by_registrar) in by_code {
+                for (registrar, n) in by_registrar {
+                    let _ = writeln!(
+                        out,
+                        "epp_commands_total{{command=\"{}\",result=\"{code}\",registrar=\"{}\"}} {n}",
+                        escape(command),
+                        escape(registrar)
+                    );
+                }
+            }
         }
 
         header(
@@ -233,13 +246,15 @@ impl Metrics {
             "counter",
             "Resent transforms answered with their recorded response, not executed again.",
         );
-        for ((command, registrar), n) in lock(&i.replays).iter() {
-            let _ = writeln!(
-                out,
-                "epp_commands_replayed_total{{command=\"{}\",registrar=\"{}\"}} {n}",
-                escape(command),
-                escape(registrar)
-            );
+        for (command, by_registrar) in lock(&i.replays).iter() {
+            for (registrar, n) in by_registrar {
+                let _ = writeln!(
+                    out,
+                    "epp_commands_replayed_total{{command=\"{}\",registrar=\"{}\"}} {n}",
+                    escape(command),
+                    escape(registrar)
+                );
+            }
         }
 
         header(
@@ -477,6 +492,15 @@ fn escape(value: &str) -> String {
     out
 }
 
+/// Applies `f` to the value under `key`, inserted (default) first if missing: the key is
+/// copied only then.
+fn bump<V: Default>(map: &mut BTreeMap<String, V>, key: &str, f: impl FnOnce(&mut V)) {
+    match map.get_mut(key) {
+        Some(v) => f(v),
+        None => f(map.entry(key.to_owned()).or_default()),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Counters stay meaningful after a panic elsewhere: every update is one step.
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -515,6 +539,38 @@ mod tests {
             "epp_command_duration_seconds_bucket{command=\"domain:create\",le=\"0.05\"} 2\n"
         ));
         assert!(text.contains("epp_command_duration_seconds_count{command=\"domain:create\"} 2\n"));
+    }
+
+    #[test]
+    fn label_sets_are_counted_apart_and_listed_in_order() {
+        let m = Metrics::new();
+        let record = |command: &'static str, code: u16, registrar: Option<&str>, n: usize| {
+            let mut o = CommandOutcome::new(command, code);
+            o.registrar = registrar.map(|r| ClientId::new(r).unwrap());
+            for _ in 0..n {
+                m.record_command(&o, Duration::from_millis(1));
+            }
+        };
+        record("domain:check", 1000, Some("regB"), 3);
+        record("domain:check", 1000, Some("regA"), 1);
+        record("domain:check", 2306, Some("regA"), 2);
+        record("contact:info", 1000, Some("regB"), 1);
+        record("login", 2200, None, 4);
+        let text = m.render();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("epp_commands_total{"))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            lines,
+            [
+                "epp_commands_total{command=\"contact:info\",result=\"1000\",registrar=\"regB\"} 1",
+                "epp_commands_total{command=\"domain:check\",result=\"1000\",registrar=\"regA\"} 1",
+                "epp_commands_total{command=\"domain:check\",result=\"1000\",registrar=\"regB\"} 3",
+                "epp_commands_total{command=\"domain:check\",result=\"2306\",registrar=\"regA\"} 2",
+                "epp_commands_total{command=\"login\",result=\"2200\",registrar=\"\"} 4",
+            ]
+        );
     }
 
     #[test]
