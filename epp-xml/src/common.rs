@@ -196,17 +196,7 @@ pub(crate) fn open_res_data(
     ns: &str,
     xsd: &str,
 ) {
-    let name = format!("{prefix}:{element}");
-    let xmlns_prefix = format!("xmlns:{prefix}");
-    let location = format!("{ns} {xsd}");
-    w.start(
-        &name,
-        &[
-            ("xmlns", ns),
-            (&xmlns_prefix, ns),
-            ("xsi:schemaLocation", &location),
-        ],
-    );
+    w.start_namespaced(prefix, element, ns, xsd);
 }
 
 /// Writes `<prefix:reason [lang]>`.

@@ -41,6 +41,29 @@ impl<'o> XmlWriter<'o> {
         self.depth += 1;
     }
 
+    /// Opens `<prefix:element xmlns="ns" xmlns:prefix="ns" xsi:schemaLocation="ns xsd">`
+    /// on its own line, as [`Self::start`] would with those composed names, without
+    /// composing them first (every response's `<resData>` child opens this way).
+    pub fn start_namespaced(&mut self, prefix: &str, element: &str, ns: &str, xsd: &str) {
+        self.indent();
+        self.out.push(b'<');
+        self.out.extend_from_slice(prefix.as_bytes());
+        self.out.push(b':');
+        self.out.extend_from_slice(element.as_bytes());
+        self.out.extend_from_slice(b" xmlns=\"");
+        escape_attr(self.out, ns);
+        self.out.extend_from_slice(b"\" xmlns:");
+        self.out.extend_from_slice(prefix.as_bytes());
+        self.out.extend_from_slice(b"=\"");
+        escape_attr(self.out, ns);
+        self.out.extend_from_slice(b"\" xsi:schemaLocation=\"");
+        escape_attr(self.out, ns);
+        self.out.push(b' ');
+        escape_attr(self.out, xsd);
+        self.out.extend_from_slice(b"\">\n");
+        self.depth += 1;
+    }
+
     /// Closes `</name>` on its own line.
     pub fn end(&mut self, name: &str) {
         self.depth = self.depth.saturating_sub(1);
@@ -147,4 +170,42 @@ fn escape(out: &mut Vec<u8>, s: &str, attr: bool) {
         last = i + 1;
     }
     out.extend_from_slice(&bytes[last..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_namespaced_is_start_with_composed_names() {
+        for (prefix, element, ns, xsd) in [
+            (
+                "domain",
+                "chkData",
+                "urn:ietf:params:xml:ns:domain-1.0",
+                "domain-1.0.xsd",
+            ),
+            ("x", "y", "urn:a&b<\"c\">", "d\te\nf.xsd"),
+        ] {
+            let mut composed = Vec::new();
+            let mut w = XmlWriter::at_depth(&mut composed, 2);
+            w.start(
+                &format!("{prefix}:{element}"),
+                &[
+                    ("xmlns", ns),
+                    (&format!("xmlns:{prefix}"), ns),
+                    ("xsi:schemaLocation", &format!("{ns} {xsd}")),
+                ],
+            );
+            w.leaf("a", &[], "b");
+            let mut direct = Vec::new();
+            let mut w = XmlWriter::at_depth(&mut direct, 2);
+            w.start_namespaced(prefix, element, ns, xsd);
+            w.leaf("a", &[], "b");
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
+                String::from_utf8(composed).unwrap()
+            );
+        }
+    }
 }
