@@ -72,7 +72,8 @@ pub use host::{
 };
 pub use name::{
     HolderCounts, NORWEGIAN_LETTERS, NoDomainName, ORGANIZATION_QUOTA, PERSON_PRIVATE_QUOTA,
-    PERSON_QUOTA, QuotaScope, Zone, ZoneKind, check_holder_quota, parse_domain_name, quota_scope,
+    PERSON_QUOTA, QuotaScope, Zone, ZoneKind, check_domain_name, check_holder_quota,
+    parse_domain_name, quota_scope,
 };
 pub use refusal::{DeleteDate, Refusal};
 pub use time::{

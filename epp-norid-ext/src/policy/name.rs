@@ -1,6 +1,7 @@
 //! The `.no` domain name policy: label syntax (with IDNs), the zones names are registered
 //! in, and per-holder quotas (digest §6.1).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use epp_xml::{ContactId, DomainName};
@@ -151,6 +152,27 @@ impl NoDomainName {
 ///
 /// The first [`Refusal`] that applies.
 pub fn parse_domain_name(name: &DomainName) -> Result<NoDomainName, Refusal> {
+    let (zone, unicode_label) = checked(name)?;
+    Ok(NoDomainName {
+        ace: name.clone(),
+        unicode: format!("{unicode_label}.{}", zone.unicode),
+        zone,
+    })
+}
+
+/// [`parse_domain_name`]'s rules without building the parsed name (no allocation for a
+/// name without IDN labels): the zone of a registrable name. What a `<domain:check>` asks
+/// of every name.
+///
+/// # Errors
+///
+/// The first [`Refusal`] that applies, as [`parse_domain_name`].
+pub fn check_domain_name(name: &DomainName) -> Result<Zone, Refusal> {
+    checked(name).map(|(zone, _)| zone)
+}
+
+/// The rules of [`parse_domain_name`]: the zone and the first label's Unicode form.
+fn checked(name: &DomainName) -> Result<(Zone, Cow<'_, str>), Refusal> {
     let s = name.as_str();
     if !s.is_ascii() {
         let ace = idna::domain_to_ascii_strict(s).ok();
@@ -179,11 +201,7 @@ pub fn parse_domain_name(name: &DomainName) -> Result<NoDomainName, Refusal> {
         return Err(Refusal::ExternalZone { zone: zone.ace });
     }
     let unicode_label = check_label(s, label)?;
-    Ok(NoDomainName {
-        ace: name.clone(),
-        unicode: format!("{unicode_label}.{}", zone.unicode),
-        zone,
-    })
+    Ok((zone, unicode_label))
 }
 
 /// Which of a holder's names count towards a quota.
@@ -234,7 +252,7 @@ impl HolderCounts {
     pub fn tally<'a>(names: impl IntoIterator<Item = &'a DomainName>) -> Self {
         let mut counts = HolderCounts::default();
         for name in names {
-            match parse_domain_name(name).map(|n| n.zone().kind()) {
+            match check_domain_name(name).map(|z| z.kind()) {
                 Ok(ZoneKind::TopLevel) => counts.directly_under_no += 1,
                 Ok(ZoneKind::Private | ZoneKind::Geographic) => {
                     counts.private_and_geographic += 1;
@@ -348,14 +366,14 @@ fn is_above_a_zone(name: &str) -> bool {
 }
 
 /// Checks the registered label; returns its Unicode form.
-fn check_label(name: &str, label: &str) -> Result<String, Refusal> {
+fn check_label<'l>(name: &str, label: &'l str) -> Result<Cow<'l, str>, Refusal> {
     let unicode = if label.starts_with("xn--") {
-        decode_ace_label(label).ok_or_else(|| Refusal::InvalidAce {
+        Cow::Owned(decode_ace_label(label).ok_or_else(|| Refusal::InvalidAce {
             name: name.to_owned(),
             label: label.to_owned(),
-        })?
+        })?)
     } else {
-        label.to_owned()
+        Cow::Borrowed(label)
     };
     let allowed = |c: char| {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || NORWEGIAN_LETTERS.contains(&c)
@@ -363,7 +381,7 @@ fn check_label(name: &str, label: &str) -> Result<String, Refusal> {
     if let Some(ch) = unicode.chars().find(|&c| !allowed(c)) {
         return Err(Refusal::InvalidCharacter {
             name: name.to_owned(),
-            label: unicode.clone(),
+            label: unicode.clone().into_owned(),
             ch,
         });
     }
@@ -371,7 +389,7 @@ fn check_label(name: &str, label: &str) -> Result<String, Refusal> {
     if !(2..=63).contains(&len) {
         return Err(Refusal::LabelLength {
             name: name.to_owned(),
-            label: unicode.clone(),
+            label: unicode.clone().into_owned(),
             len,
         });
     }
@@ -387,7 +405,7 @@ fn check_label(name: &str, label: &str) -> Result<String, Refusal> {
     if unicode.starts_with('-') || unicode.ends_with('-') {
         return Err(Refusal::HyphenAtEdge {
             name: name.to_owned(),
-            label: unicode.clone(),
+            label: unicode.clone().into_owned(),
         });
     }
     // Positions 3 and 4 count characters of the U-label (RFC 5891 §4.2.3.1), not bytes.
@@ -395,7 +413,7 @@ fn check_label(name: &str, label: &str) -> Result<String, Refusal> {
     if chars.next() == Some('-') && chars.next() == Some('-') {
         return Err(Refusal::HyphensAt3And4 {
             name: name.to_owned(),
-            label: unicode.clone(),
+            label: unicode.clone().into_owned(),
         });
     }
     Ok(unicode)
@@ -892,6 +910,19 @@ mod tests {
             prop_assume!(!allowed && bad != '.' && !bad.is_ascii_uppercase());
             if let Ok(name) = DomainName::new(format!("{head}{bad}{tail}.no")) {
                 prop_assert!(parse_domain_name(&name).is_err());
+            }
+        }
+
+        #[test]
+        fn check_domain_name_decides_as_parse_domain_name(
+            name in "(xn--)?[a-z0-9æøå-]{0,8}(\\.[a-z0-9-]{0,10}){0,3}\\.(no|oslo\\.no|priv\\.no|com)",
+        ) {
+            let ace = idna::domain_to_ascii_strict(&name).unwrap_or(name);
+            if let Ok(name) = DomainName::new(ace) {
+                prop_assert_eq!(
+                    check_domain_name(&name),
+                    parse_domain_name(&name).map(|n| n.zone())
+                );
             }
         }
     }

@@ -55,7 +55,7 @@ pub(crate) async fn check<S: Store>(
         .iter()
         .zip(exists)
         .map(|(name, exists)| {
-            let why = match policy::parse_domain_name(name) {
+            let why = match policy::check_domain_name(name) {
                 Err(r) => Some(check_reason(&r)),
                 Ok(_) if exists => Some("Domain exists".to_owned()),
                 Ok(_) => None,
@@ -808,7 +808,7 @@ pub(crate) async fn update<S: Store>(
                 policy::check_registrant_change(name, new_dataset.is_some())?;
                 let holder = own_contact(ctx, &new_id).await?;
                 check_holder(&holder)?;
-                let zone = policy::parse_domain_name(name)?.zone();
+                let zone = policy::check_domain_name(name)?;
                 quota = holder_quota(&new_id, kind_of(&holder), name, zone)?;
                 d.registrant = new_id;
             }
