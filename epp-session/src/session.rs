@@ -892,7 +892,7 @@ impl<S: Store> Session<S> {
             } else {
                 None
             };
-            let answer = {
+            let mut answer = {
                 let mut ctx = Ctx {
                     store: &*self.store,
                     config: &self.config,
@@ -914,7 +914,7 @@ impl<S: Store> Session<S> {
                     None => self.msg_q(me).await,
                 };
                 let bytes =
-                    self.answer_bytes(&answer, declared, msg_q, cl_trid.clone(), sv.clone());
+                    self.answer_bytes(&mut answer, declared, msg_q, cl_trid.clone(), sv.clone());
                 return Ok(Executed::Ran {
                     bytes,
                     code,
@@ -946,10 +946,11 @@ impl<S: Store> Session<S> {
                 msg: None,
             });
             let second_phase = msg_q.is_none() && !own_polls.is_empty();
-            let bytes = self.answer_bytes(&answer, declared, msg_q, cl_trid.clone(), sv.clone());
+            let bytes =
+                self.answer_bytes(&mut answer, declared, msg_q, cl_trid.clone(), sv.clone());
             let mut set = ChangeSet {
                 meta: meta.clone(),
-                changes: answer.changes.clone(),
+                changes: std::mem::take(&mut answer.changes),
             };
             let digest = command_digest(cmd);
             if record {
@@ -983,8 +984,13 @@ impl<S: Store> Session<S> {
                         q_date: None,
                         msg: None,
                     });
-                    let bytes =
-                        self.answer_bytes(&answer, declared, msg_q, cl_trid.clone(), sv.clone());
+                    let bytes = self.answer_bytes(
+                        &mut answer,
+                        declared,
+                        msg_q,
+                        cl_trid.clone(),
+                        sv.clone(),
+                    );
                     if record {
                         let set = ChangeSet::new(meta.clone()).with(Change::RecordReplay {
                             response: tag_replay(&digest, &bytes),
@@ -1026,7 +1032,7 @@ impl<S: Store> Session<S> {
     /// Serialises a successful answer.
     fn answer_bytes(
         &self,
-        answer: &Answer,
+        answer: &mut Answer,
         declared: &Declared,
         msg_q: Option<MsgQ>,
         cl_trid: Option<ClTrid>,
@@ -1035,8 +1041,11 @@ impl<S: Store> Session<S> {
         let code = answer.code.unwrap_or(ResultCode::Success);
         let mut r = NoridResponse::new(code, cl_trid, sv);
         r.msg_q = msg_q;
-        r.res_data = answer.res_data.clone();
-        r.extensions = answer.extensions.clone();
+        // Lent to the response while it is written (not copied), and given back: the
+        // answer may be written again (with its <msgQ> once known).
+        r.res_data = answer.res_data.take();
+        r.extensions = std::mem::take(&mut answer.extensions);
+        let lent = r.extensions.len();
         if !answer.conditions.is_empty() && declared.ext(norid_ns::NO_EXT_RESULT) {
             r.extensions
                 .push(ResponseExtension::Other(NoridResponseExt::Conditions(
@@ -1045,6 +1054,9 @@ impl<S: Store> Session<S> {
         }
         let mut out = Vec::with_capacity(1024);
         epp_norid_ext::encode_response(&r, &mut out);
+        r.extensions.truncate(lent);
+        answer.res_data = r.res_data.take();
+        answer.extensions = std::mem::take(&mut r.extensions);
         out
     }
 
