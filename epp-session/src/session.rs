@@ -280,7 +280,7 @@ impl<S: Store> Session<S> {
             }
             Err(e) => {
                 let sv = self.sv_trid(now);
-                if let Some(r) = self.command_cap(e.cl_trid().cloned(), &sv, "invalid") {
+                if let Some(r) = self.command_cap(&e.cl_trid().cloned(), &sv, "invalid") {
                     return r;
                 }
                 // The clTRID of a refused document comes from a best-effort second read
@@ -321,7 +321,7 @@ impl<S: Store> Session<S> {
         let info = registry::describe(&cmd);
         let cl_trid = cmd.cl_trid.clone();
         let sv = self.sv_trid(now);
-        if let Some(r) = self.command_cap(cl_trid.clone(), &sv, info.label) {
+        if let Some(r) = self.command_cap(&cl_trid, &sv, info.label) {
             return r;
         }
         match (&self.state, &cmd.kind) {
@@ -357,7 +357,7 @@ impl<S: Store> Session<S> {
     /// Refuses the command over the per-session cap with 2502 and ends the session.
     fn command_cap(
         &mut self,
-        cl_trid: Option<ClTrid>,
+        cl_trid: &Option<ClTrid>,
         sv: &SvTrid,
         label: &'static str,
     ) -> Option<Reply> {
@@ -372,7 +372,7 @@ impl<S: Store> Session<S> {
                 "Command limit reached: a session may send at most {cap} commands; log in \
                  again in a new session."
             ),
-            cl_trid,
+            cl_trid.clone(),
             sv.clone(),
             Some(LimitRefusal::CommandLimit),
         );
@@ -382,11 +382,14 @@ impl<S: Store> Session<S> {
     }
 
     fn sv_trid(&mut self, now: Timestamp) -> SvTrid {
-        let client = self.registrar().cloned();
+        let client = match &self.state {
+            State::LoggedIn(l) => Some(&l.registrar),
+            State::Connected | State::Closed => None,
+        };
         let rng = &mut self.rng;
         self.config
             .sv_trid
-            .generate(now, client.as_ref(), &mut |b: &mut [u8]| rng.fill_bytes(b))
+            .generate(now, client, &mut |b: &mut [u8]| rng.fill_bytes(b))
     }
 
     fn outcome(
@@ -707,8 +710,8 @@ impl<S: Store> Session<S> {
                     &me,
                     &declared,
                     record,
-                    cl_trid.clone(),
-                    sv.clone(),
+                    cl_trid.as_ref(),
+                    &sv,
                     now,
                 )
                 .await
@@ -875,14 +878,14 @@ impl<S: Store> Session<S> {
         me: &ClientId,
         declared: &Declared,
         mut record: bool,
-        cl_trid: Option<ClTrid>,
-        sv: SvTrid,
+        cl_trid: Option<&ClTrid>,
+        sv: &SvTrid,
         now: Timestamp,
     ) -> Result<Executed, Refused> {
         let meta = ChangeMeta {
             registrar: Some(me.clone()),
             time: now,
-            cl_trid: cl_trid.clone(),
+            cl_trid: cl_trid.cloned(),
             sv_trid: Some(sv.clone()),
             command: info.label.into(),
         };
@@ -914,7 +917,7 @@ impl<S: Store> Session<S> {
                     None => self.msg_q(me).await,
                 };
                 let bytes =
-                    self.answer_bytes(&mut answer, declared, msg_q, cl_trid.clone(), sv.clone());
+                    self.answer_bytes(&mut answer, declared, msg_q, cl_trid.cloned(), sv.clone());
                 return Ok(Executed::Ran {
                     bytes,
                     code,
@@ -947,7 +950,7 @@ impl<S: Store> Session<S> {
             });
             let second_phase = msg_q.is_none() && !own_polls.is_empty();
             let bytes =
-                self.answer_bytes(&mut answer, declared, msg_q, cl_trid.clone(), sv.clone());
+                self.answer_bytes(&mut answer, declared, msg_q, cl_trid.cloned(), sv.clone());
             let mut set = ChangeSet {
                 meta: meta.clone(),
                 changes: std::mem::take(&mut answer.changes),
@@ -988,7 +991,7 @@ impl<S: Store> Session<S> {
                         &mut answer,
                         declared,
                         msg_q,
-                        cl_trid.clone(),
+                        cl_trid.cloned(),
                         sv.clone(),
                     );
                     if record {
