@@ -2,9 +2,11 @@
 //! frames with `epp_frame::EppCodec` and feeds a [`ConnectionHandler`], enforcing the
 //! timeouts, and closes cleanly.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -191,6 +193,15 @@ where
     let prelogin_deadline = Instant::now() + limits.prelogin_timeout;
     let mut last_frame = Instant::now();
     let mut commands = 0u64;
+    // One timer and one shutdown wait for the whole connection, not one of each per frame
+    // (each costs the runtime's timer lock, or the shutdown channel's waiter lock, to make
+    // and to drop). The timer is lazy: it is set no later than the deadline and moved only
+    // when the deadline comes earlier than it (at login) or when it fires before the
+    // deadline, which has moved on meanwhile (every frame moves the idle deadline).
+    let timer = sleep_until(prelogin_deadline);
+    tokio::pin!(timer);
+    let stop = shutdown.wait_for(|stop| *stop);
+    tokio::pin!(stop);
 
     let reason = loop {
         let logged_in = handler.logged_in();
@@ -204,19 +215,28 @@ where
         };
         // Checked here too because the select below prefers frames: a client that keeps
         // frames coming must not outlive the pre-login deadline or a shutdown.
-        if *shutdown.borrow() {
+        if *shared.shutdown.borrow() {
             break CloseReason::Shutdown;
         }
         if Instant::now() >= deadline {
             break expired;
+        }
+        if timer.deadline() > deadline {
+            timer.as_mut().reset(deadline);
         }
         // Biased: a frame that arrived together with a timer or the shutdown signal is
         // still answered.
         let frame = tokio::select! {
             biased;
             frame = reader.next() => frame,
-            _ = shutdown.wait_for(|stop| *stop) => break CloseReason::Shutdown,
-            _ = sleep_until(deadline) => break expired,
+            _ = &mut stop => break CloseReason::Shutdown,
+            () = &mut timer => {
+                if Instant::now() >= deadline {
+                    break expired;
+                }
+                timer.as_mut().reset(deadline);
+                continue;
+            }
         };
         let payload = match frame {
             Some(Ok(payload)) => payload,
@@ -284,7 +304,15 @@ async fn write<W: AsyncWrite + Unpin>(
     limit: Duration,
     id: u64,
 ) -> Result<(), CloseReason> {
-    match timeout(limit, writer.send(bytes)).await {
+    // Most responses fit the socket's buffer and go out at the first try: the write
+    // timer (the runtime's timer lock to make and to drop) is started only when not.
+    let mut send = std::pin::pin!(writer.send(bytes));
+    let first = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
+    let sent = match first {
+        Poll::Ready(result) => Ok(result),
+        Poll::Pending => timeout(limit, send).await,
+    };
+    match sent {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             tracing::debug!(conn = id, error = %e, "write failed");
@@ -303,4 +331,56 @@ async fn write<W: AsyncWrite + Unpin>(
 /// Sends TLS close_notify and the TCP FIN, within `limit`.
 async fn close<W: AsyncWrite + Unpin>(writer: &mut FramedWrite<W, EppCodec>, limit: Duration) {
     let _ = timeout(limit, writer.get_mut().shutdown()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(30);
+
+    #[tokio::test(start_paused = true)]
+    async fn a_response_the_socket_takes_at_once_is_written() {
+        let (ours, mut theirs) = tokio::io::duplex(4096);
+        let mut writer = FramedWrite::new(ours, EppCodec::new());
+        let payload = Bytes::from(vec![b'x'; 1000]);
+        assert_eq!(write(&mut writer, payload.clone(), LIMIT, 1).await, Ok(()));
+        let mut got = vec![0u8; 1004];
+        theirs.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got[..4], &1004u32.to_be_bytes());
+        assert_eq!(&got[4..], &payload[..]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_response_read_slowly_is_written_within_the_limit() {
+        let (ours, mut theirs) = tokio::io::duplex(64);
+        let mut writer = FramedWrite::new(ours, EppCodec::new());
+        let payload = Bytes::from(vec![b'y'; 10_000]);
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 100];
+            while got.len() < 10_004 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let n = theirs.read(&mut buf).await.unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+            got
+        });
+        let started = Instant::now();
+        assert_eq!(write(&mut writer, payload.clone(), LIMIT, 1).await, Ok(()));
+        assert!(started.elapsed() < LIMIT);
+        assert_eq!(&reader.await.unwrap()[4..], &payload[..]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_response_nobody_reads_times_out() {
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let mut writer = FramedWrite::new(ours, EppCodec::new());
+        let started = Instant::now();
+        let result = write(&mut writer, Bytes::from(vec![b'z'; 1000]), LIMIT, 1).await;
+        assert_eq!(result, Err(CloseReason::WriteTimeout));
+        assert!(started.elapsed() >= LIMIT);
+    }
 }

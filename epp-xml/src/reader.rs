@@ -455,7 +455,10 @@ impl<'a> XmlReader<'a> {
 
     /// The binding of `prefix` (empty: the default namespace) in scope.
     fn lookup(&self, prefix: &str) -> Option<&Binding<'a>> {
-        self.bindings.iter().rev().find(|b| b.prefix == prefix)
+        self.bindings
+            .iter()
+            .rev()
+            .find(|b| same_from_end(b.prefix.as_bytes(), prefix.as_bytes()))
     }
 
     fn start(&mut self, e: BytesStart<'a>, _empty: bool) -> Result<Element<'a>, DecodeError> {
@@ -624,7 +627,7 @@ impl<'a> XmlReader<'a> {
         }
         for table in self.namespaces {
             for (u, p) in table.iter() {
-                if u.as_bytes() == uri {
+                if same_from_end(u.as_bytes(), uri) {
                     return (Cow::Borrowed(u), p);
                 }
             }
@@ -836,6 +839,14 @@ fn malformed(what: &str) -> DecodeError {
 
 fn eof(el: &Element<'_>) -> DecodeError {
     malformed(&format!("document ends inside {}", el.display()))
+}
+
+/// Byte equality compared from the last byte: the namespace URIs and prefixes looked up
+/// for every element share long beginnings (`urn:ietf:params:xml:ns:`) and differ at
+/// the end, and are short enough that a call to `memcmp` costs more than the loop.
+#[inline]
+fn same_from_end(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().rev().zip(b.iter().rev()).all(|(x, y)| x == y)
 }
 
 #[cfg(test)]
