@@ -177,63 +177,71 @@ fn command_line(
     outcome: &CommandOutcome,
     latency_us: u64,
 ) -> bool {
-    let registrar = outcome.registrar.as_ref().map_or("-", |r| r.as_str());
-    let cl_trid = outcome.cl_trid.as_ref().map_or("-", |t| t.as_str());
-    let sv_trid = outcome.sv_trid.as_ref().map_or("-", |t| t.as_str());
-    let refusal = outcome.refusal.map_or("-", |r| r.label());
-    let replayed: &[u8] = if outcome.replayed { b"true" } else { b"false" };
-    match format {
-        LogFormat::Text => {
-            if !push_timestamp(out, now) {
-                return false;
-            }
-            out.extend_from_slice(b"  INFO epp::command: command conn=");
-            push_u64(out, connection);
-            out.extend_from_slice(b" registrar=");
-            push_debug_str(out, registrar);
-            out.extend_from_slice(b" command=");
-            out.extend_from_slice(outcome.command.as_bytes());
-            out.extend_from_slice(b" result=");
-            push_u64(out, u64::from(outcome.result_code));
-            out.extend_from_slice(b" cl_trid=");
-            push_debug_str(out, cl_trid);
-            out.extend_from_slice(b" sv_trid=");
-            push_debug_str(out, sv_trid);
-            out.extend_from_slice(b" latency_us=");
-            push_u64(out, latency_us);
-            out.extend_from_slice(b" refusal=");
-            push_debug_str(out, refusal);
-            out.extend_from_slice(b" replayed=");
-            out.extend_from_slice(replayed);
+    let fields = [
+        ("conn", Field::Number(connection)),
+        (
+            "registrar",
+            Field::Text(outcome.registrar.as_ref().map_or("-", |r| r.as_str())),
+        ),
+        ("command", Field::Shown(&outcome.command)),
+        ("result", Field::Number(u64::from(outcome.result_code))),
+        (
+            "cl_trid",
+            Field::Text(outcome.cl_trid.as_ref().map_or("-", |t| t.as_str())),
+        ),
+        (
+            "sv_trid",
+            Field::Text(outcome.sv_trid.as_ref().map_or("-", |t| t.as_str())),
+        ),
+        ("latency_us", Field::Number(latency_us)),
+        (
+            "refusal",
+            Field::Text(outcome.refusal.map_or("-", |r| r.label())),
+        ),
+        ("replayed", Field::Flag(outcome.replayed)),
+    ];
+    let json = format == LogFormat::Json;
+    if json {
+        out.extend_from_slice(b"{\"timestamp\":\"");
+    }
+    if !push_timestamp(out, now) {
+        return false;
+    }
+    out.extend_from_slice(if json {
+        b"\",\"level\":\"INFO\",\"message\":\"command\""
+    } else {
+        b"  INFO epp::command: command"
+    });
+    for (name, value) in fields {
+        // Text: ` name=value`, strings quoted as `Debug` quotes them, a `%` field as
+        // it displays; JSON: `,"name":value`, every string a JSON string.
+        out.extend_from_slice(if json { b",\"" } else { b" " });
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(if json { b"\":" } else { b"=" });
+        match value {
+            Field::Number(n) => push_u64(out, n),
+            Field::Flag(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+            Field::Text(t) if json => push_json_str(out, t),
+            Field::Text(t) => push_debug_str(out, t),
+            Field::Shown(t) if json => push_json_str(out, t),
+            Field::Shown(t) => out.extend_from_slice(t.as_bytes()),
         }
-        LogFormat::Json => {
-            out.extend_from_slice(b"{\"timestamp\":\"");
-            if !push_timestamp(out, now) {
-                return false;
-            }
-            out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"command\",\"conn\":");
-            push_u64(out, connection);
-            out.extend_from_slice(b",\"registrar\":");
-            push_json_str(out, registrar);
-            out.extend_from_slice(b",\"command\":");
-            push_json_str(out, &outcome.command);
-            out.extend_from_slice(b",\"result\":");
-            push_u64(out, u64::from(outcome.result_code));
-            out.extend_from_slice(b",\"cl_trid\":");
-            push_json_str(out, cl_trid);
-            out.extend_from_slice(b",\"sv_trid\":");
-            push_json_str(out, sv_trid);
-            out.extend_from_slice(b",\"latency_us\":");
-            push_u64(out, latency_us);
-            out.extend_from_slice(b",\"refusal\":");
-            push_json_str(out, refusal);
-            out.extend_from_slice(b",\"replayed\":");
-            out.extend_from_slice(replayed);
-            out.extend_from_slice(b",\"target\":\"epp::command\"}");
-        }
+    }
+    if json {
+        out.extend_from_slice(b",\"target\":\"epp::command\"}");
     }
     out.push(b'\n');
     true
+}
+
+/// A field of the command line, as tracing records it.
+enum Field<'a> {
+    Number(u64),
+    Flag(bool),
+    /// A `&str` field.
+    Text(&'a str),
+    /// A `%` (`Display`) field.
+    Shown(&'a str),
 }
 
 /// `now` as tracing's `SystemTime` timer writes it: `2026-11-24T14:34:29.923978Z`.
