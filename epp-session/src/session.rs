@@ -152,6 +152,15 @@ enum State {
     Closed,
 }
 
+impl State {
+    fn registrar(&self) -> Option<&ClientId> {
+        match self {
+            State::LoggedIn(l) => Some(&l.registrar),
+            State::Connected | State::Closed => None,
+        }
+    }
+}
+
 struct LoggedIn {
     registrar: ClientId,
     /// Shared so that each command can hold it while it borrows the session mutably.
@@ -217,10 +226,7 @@ impl<S: Store> Session<S> {
 
     /// The logged-in registrar.
     pub fn registrar(&self) -> Option<&ClientId> {
-        match &self.state {
-            State::LoggedIn(l) => Some(&l.registrar),
-            _ => None,
-        }
+        self.state.registrar()
     }
 
     /// Whether the session has ended (after logout or a closing refusal).
@@ -280,7 +286,7 @@ impl<S: Store> Session<S> {
             }
             Err(e) => {
                 let sv = self.sv_trid(now);
-                if let Some(r) = self.command_cap(&e.cl_trid().cloned(), &sv, "invalid") {
+                if let Some(r) = self.command_cap(e.cl_trid(), &sv, "invalid") {
                     return r;
                 }
                 // The clTRID of a refused document comes from a best-effort second read
@@ -321,7 +327,7 @@ impl<S: Store> Session<S> {
         let info = registry::describe(&cmd);
         let cl_trid = cmd.cl_trid.clone();
         let sv = self.sv_trid(now);
-        if let Some(r) = self.command_cap(&cl_trid, &sv, info.label) {
+        if let Some(r) = self.command_cap(cl_trid.as_ref(), &sv, info.label) {
             return r;
         }
         match (&self.state, &cmd.kind) {
@@ -357,7 +363,7 @@ impl<S: Store> Session<S> {
     /// Refuses the command over the per-session cap with 2502 and ends the session.
     fn command_cap(
         &mut self,
-        cl_trid: &Option<ClTrid>,
+        cl_trid: Option<&ClTrid>,
         sv: &SvTrid,
         label: &'static str,
     ) -> Option<Reply> {
@@ -372,7 +378,7 @@ impl<S: Store> Session<S> {
                 "Command limit reached: a session may send at most {cap} commands; log in \
                  again in a new session."
             ),
-            cl_trid.clone(),
+            cl_trid.cloned(),
             sv.clone(),
             Some(LimitRefusal::CommandLimit),
         );
@@ -382,10 +388,9 @@ impl<S: Store> Session<S> {
     }
 
     fn sv_trid(&mut self, now: Timestamp) -> SvTrid {
-        let client = match &self.state {
-            State::LoggedIn(l) => Some(&l.registrar),
-            State::Connected | State::Closed => None,
-        };
+        // The state's own accessor: `self.registrar()` would borrow all of `self`
+        // beside the random source.
+        let client = self.state.registrar();
         let rng = &mut self.rng;
         self.config
             .sv_trid
