@@ -174,15 +174,14 @@ impl PasswordHash {
         let hashed =
             argon2_into(&argon2, password.as_str().as_bytes(), salt, &mut out).and_then(|()| {
                 let salt = SaltString::encode_b64(salt).ok()?;
-                argon2::password_hash::PasswordHash {
+                let phc = argon2::password_hash::PasswordHash {
                     algorithm: Algorithm::Argon2id.ident(),
                     version: Some(Version::V0x13.into()),
                     params: ParamsString::try_from(argon2.params()).ok()?,
                     salt: Some(salt.as_salt()),
                     hash: Some(Output::new(&out).ok()?),
-                }
-                .to_string()
-                .into()
+                };
+                Some(phc.to_string())
             });
         Self(hashed.unwrap_or_else(|| LOCKED.to_owned()))
     }
