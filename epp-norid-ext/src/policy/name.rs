@@ -381,7 +381,7 @@ fn check_label<'l>(name: &str, label: &'l str) -> Result<Cow<'l, str>, Refusal> 
     if let Some(ch) = unicode.chars().find(|&c| !allowed(c)) {
         return Err(Refusal::InvalidCharacter {
             name: name.to_owned(),
-            label: unicode.clone().into_owned(),
+            label: unicode.into_owned(),
             ch,
         });
     }
@@ -389,7 +389,7 @@ fn check_label<'l>(name: &str, label: &'l str) -> Result<Cow<'l, str>, Refusal> 
     if !(2..=63).contains(&len) {
         return Err(Refusal::LabelLength {
             name: name.to_owned(),
-            label: unicode.clone().into_owned(),
+            label: unicode.into_owned(),
             len,
         });
     }
@@ -405,7 +405,7 @@ fn check_label<'l>(name: &str, label: &'l str) -> Result<Cow<'l, str>, Refusal> 
     if unicode.starts_with('-') || unicode.ends_with('-') {
         return Err(Refusal::HyphenAtEdge {
             name: name.to_owned(),
-            label: unicode.clone().into_owned(),
+            label: unicode.into_owned(),
         });
     }
     // Positions 3 and 4 count characters of the U-label (RFC 5891 §4.2.3.1), not bytes.
@@ -413,7 +413,7 @@ fn check_label<'l>(name: &str, label: &'l str) -> Result<Cow<'l, str>, Refusal> 
     if chars.next() == Some('-') && chars.next() == Some('-') {
         return Err(Refusal::HyphensAt3And4 {
             name: name.to_owned(),
-            label: unicode.clone().into_owned(),
+            label: unicode.into_owned(),
         });
     }
     Ok(unicode)
