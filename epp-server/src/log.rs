@@ -115,7 +115,9 @@ pub fn log_command(connection: u64, outcome: &CommandOutcome, latency: Duration)
         if !lines.enabled {
             return;
         }
-        let written = LINE.with(|line| {
+        // `try_with`: a line logged while the thread's locals are torn down goes through
+        // tracing instead.
+        let written = LINE.try_with(|line| {
             let mut line = line.borrow_mut();
             line.clear();
             let ok = command_line(
@@ -135,7 +137,7 @@ pub fn log_command(connection: u64, outcome: &CommandOutcome, latency: Duration)
             }
             ok
         });
-        if written {
+        if written == Ok(true) {
             return;
         }
     }
