@@ -112,6 +112,21 @@ fn check_report(r: &Value) {
         "mix: {mix:?}"
     );
 
+    // Each baseline alternated with its scenario in the default five rounds, and each
+    // round's ratio is reported (the raw create's names and ROIDs are new every round: its
+    // errors are empty above).
+    for (baseline, target) in [("echo", 0), ("rawcreate", 1)] {
+        let extra = &sc[baseline]["extra"];
+        assert_eq!(extra["rounds"], 5, "{baseline}: {extra}");
+        let ratios = extra["round_ratios"].as_array().unwrap();
+        assert_eq!(ratios.len(), 5, "{baseline}: {extra}");
+        assert!(
+            ratios.iter().all(|r| r.as_f64().unwrap() > 0.0),
+            "{baseline}: {extra}"
+        );
+        assert_eq!(r["targets"][target]["rounds"], extra["round_ratios"], "{r}");
+    }
+
     // Drop-catch: one winner per name, every other racer refused with 2302.
     let d = &sc["dropcatch"]["extra"];
     assert_eq!(d["names"], NAMES, "{d}");

@@ -126,6 +126,13 @@ struct Cli {
     #[arg(long)]
     count: Option<u64>,
 
+    /// Rounds a scenario and its baseline alternate in (check with echo, create with the
+    /// raw create), each round a share of `--duration`: the two rates of a ratio are then
+    /// measured over the same stretch of time, so that a shared machine's drift moves both.
+    /// One round (and any `--count`) runs the scenario, then its baseline.
+    #[arg(long, default_value_t = 5)]
+    rounds: u32,
+
     /// Sessions the idle scenario opens.
     #[arg(long, default_value_t = 10_000)]
     idle_sessions: usize,
@@ -180,11 +187,26 @@ pub(crate) struct Settings {
     pub(crate) registrars: usize,
     pub(crate) duration: Duration,
     pub(crate) count: Option<u64>,
+    /// Rounds a scenario and its baseline alternate in (1 with a count).
+    pub(crate) rounds: u32,
     pub(crate) idle_sessions: usize,
     pub(crate) dropcatch_names: usize,
     /// Distinguishes the names of this run from any earlier one.
     pub(crate) run_id: String,
     pub(crate) progress: bool,
+}
+
+impl Settings {
+    /// The settings of round `round` of `rounds`: an equal share of the duration, and names
+    /// of their own for the raw create (whose counters start again each round).
+    pub(crate) fn round(&self, round: u32, rounds: u32) -> Settings {
+        let mut s = self.clone();
+        if rounds > 1 {
+            s.duration = self.duration / rounds;
+            s.run_id = format!("{}r{round}", self.run_id);
+        }
+        s
+    }
 }
 
 fn main() {
@@ -254,6 +276,11 @@ fn run(cli: Cli) -> Result<()> {
         registrars: cli.registrars,
         duration: Duration::from_secs_f64(cli.duration.max(0.01)),
         count: cli.count,
+        rounds: if cli.count.is_some() {
+            1
+        } else {
+            cli.rounds.max(1)
+        },
         idle_sessions: cli.idle_sessions,
         dropcatch_names: cli.dropcatch_names,
         run_id: run_id.clone(),

@@ -460,6 +460,9 @@ async fn idle(target: &Target, settings: &Settings, server: &Server) -> (Stats, 
 
 /// The create transaction straight on the store (the change set the server commits for
 /// a domain create, domain and history row), `settings.sessions` in flight.
+/// The next raw create's ROID number.
+static RAW_ROID: AtomicU64 = AtomicU64::new(100_000_000_000);
+
 async fn raw_create(store: &AnyStore, settings: &Settings) -> (Stats, Duration) {
     let ops = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -484,7 +487,8 @@ async fn raw_create(store: &AnyStore, settings: &Settings) -> (Stats, Duration) 
             while Instant::now() < deadline && settings.count.is_none_or(|c| k < c) {
                 k += 1;
                 let name = format!("raw-{}-{t}-{k}.oslo.no", settings.run_id);
-                let roid = 100_000_000_000 + (t as u64) * 10_000_000 + k;
+                // Unique across the rounds of a run (each round's names are its own).
+                let roid = RAW_ROID.fetch_add(1, Ordering::Relaxed);
                 let json = fixtures::domain_json(&name, roid, reg, &fixtures::holder(reg, k), year);
                 let set = Domain::from_json(&json, 0)
                     .map_err(|e| e.to_string())
@@ -597,10 +601,10 @@ pub(crate) async fn run_all(
         check_reply = reply;
     }
 
-    // Each baseline runs right after the scenario it is the ceiling of (echo after check,
-    // the raw create after create), with the server up but idle, so that the two figures
-    // of a ratio are measured moments apart: on a shared machine the rates drift by tens
-    // of percent within a minute.
+    // Each baseline alternates with the scenario it is the ceiling of (echo with check,
+    // the raw create with create) in `settings.rounds` rounds, the other side idle
+    // meanwhile, so that the two figures of a ratio are measured over the same stretch of
+    // time: on a shared machine the rates drift by tens of percent within a minute.
     let baselines = Baselines {
         ca: server.ca.clone(),
         cert: server.cert_chain.clone(),
@@ -616,21 +620,59 @@ pub(crate) async fn run_all(
             _ => None,
         };
         if let Some((op, name)) = op {
-            let (alive, stats, elapsed) =
-                timed(name, std::mem::take(&mut sessions), settings, op).await;
-            sessions = alive;
+            let mut baseline = match scenario {
+                Scenario::Check if scenarios.contains(&Scenario::Echo) => Some(Baseline::Echo(
+                    baselines.start_echo(settings, &check_reply).await?,
+                )),
+                Scenario::Create if scenarios.contains(&Scenario::Rawcreate) => {
+                    Some(Baseline::RawCreate)
+                }
+                _ => None,
+            };
+            let rounds = if baseline.is_some() {
+                settings.rounds.max(1)
+            } else {
+                1
+            };
+            let mut stats = Stats::default();
+            let mut elapsed = Duration::ZERO;
+            let mut base_stats = Stats::default();
+            let mut base_elapsed = Duration::ZERO;
+            let mut ratios = Vec::new();
+            for round in 0..rounds {
+                let round_settings = settings.round(round, rounds);
+                let (alive, st, el) =
+                    timed(name, std::mem::take(&mut sessions), &round_settings, op).await;
+                sessions = alive;
+                let rate = st.latencies.len() as f64 / el.as_secs_f64().max(1e-9);
+                stats.merge(st);
+                elapsed += el;
+                let (bst, bel) = match &mut baseline {
+                    Some(Baseline::Echo(echo)) => echo.round(&round_settings).await,
+                    Some(Baseline::RawCreate) => raw_create(&store, &round_settings).await,
+                    None => continue,
+                };
+                let base_rate = bst.latencies.len() as f64 / bel.as_secs_f64().max(1e-9);
+                ratios.push(rate / base_rate.max(1e-9));
+                base_stats.merge(bst);
+                base_elapsed += bel;
+            }
             report
                 .outcomes
                 .push(outcome(name, stats, elapsed, server.rss_kib(), Value::Null));
-            if *scenario == Scenario::Check && scenarios.contains(&Scenario::Echo) {
-                report
-                    .outcomes
-                    .push(baselines.echo(settings, &check_reply).await?);
-            }
-            if *scenario == Scenario::Create && scenarios.contains(&Scenario::Rawcreate) {
-                report
-                    .outcomes
-                    .push(raw_create_outcome(&store, settings).await);
+            let rounds_json = json!({"rounds": rounds, "round_ratios": ratios.iter().map(|r| round_to(*r, 3)).collect::<Vec<_>>()});
+            match baseline {
+                Some(Baseline::Echo(echo)) => {
+                    report
+                        .outcomes
+                        .push(echo.finish(base_stats, base_elapsed, rounds_json).await);
+                }
+                Some(Baseline::RawCreate) => {
+                    report
+                        .outcomes
+                        .push(raw_create_outcome(base_stats, base_elapsed, rounds_json));
+                }
+                None => {}
             }
             continue;
         }
@@ -672,14 +714,17 @@ pub(crate) async fn run_all(
             // Alone (without the scenario they are paired with), a baseline runs in its
             // place in the order.
             Scenario::Echo if !scenarios.contains(&Scenario::Check) => {
+                let mut echo = baselines.start_echo(settings, &check_reply).await?;
+                let (stats, elapsed) = echo.round(settings).await;
                 report
                     .outcomes
-                    .push(baselines.echo(settings, &check_reply).await?);
+                    .push(echo.finish(stats, elapsed, Value::Null).await);
             }
             Scenario::Rawcreate if !scenarios.contains(&Scenario::Create) => {
+                let (stats, elapsed) = raw_create(&store, settings).await;
                 report
                     .outcomes
-                    .push(raw_create_outcome(&store, settings).await);
+                    .push(raw_create_outcome(stats, elapsed, Value::Null));
             }
             _ => {}
         }
@@ -704,41 +749,80 @@ struct Baselines {
     data_dir: PathBuf,
 }
 
+/// The baseline a scenario alternates with.
+enum Baseline {
+    Echo(EchoRun),
+    RawCreate,
+}
+
 impl Baselines {
-    /// The bare TLS echo server answering the server's check response, at the check
-    /// scenario's concurrency.
-    async fn echo(&self, settings: &Settings, check_reply: &Bytes) -> Result<Outcome> {
+    /// Starts the bare TLS echo server answering the server's check response, and opens
+    /// the check scenario's number of sessions to it.
+    async fn start_echo(&self, settings: &Settings, check_reply: &Bytes) -> Result<EchoRun> {
         let payload = self.data_dir.join("echo-payload.xml");
         std::fs::write(&payload, check_reply).context("writing the echo payload")?;
-        let echo = EchoProcess::start(&self.cert, &self.key, &payload)?;
-        let echo_target = Target {
-            addr: echo.addr,
+        let process = EchoProcess::start(&self.cert, &self.key, &payload)?;
+        let target = Target {
+            addr: process.addr,
             tls: connector(&self.ca, false)?,
         };
-        let sessions = open_sessions(&echo_target, settings, settings.sessions).await?;
-        let (alive, stats, elapsed) = timed("echo", sessions, settings, Op::Check).await;
-        let rss = crate::server::status_kib(echo.pid(), "VmRSS:");
-        for s in alive {
-            s.conn.close().await;
-        }
-        Ok(outcome(
-            "echo",
-            stats,
-            elapsed,
-            rss,
-            json!({"payload_bytes": check_reply.len(), "what": "bare rustls echo server, same concurrency and payload sizes as check"}),
-        ))
+        let sessions = open_sessions(&target, settings, settings.sessions).await?;
+        Ok(EchoRun {
+            process,
+            sessions,
+            payload_bytes: check_reply.len(),
+        })
     }
 }
 
+/// The echo baseline's server and sessions, kept open between rounds.
+struct EchoRun {
+    process: EchoProcess,
+    sessions: Vec<Sess>,
+    payload_bytes: usize,
+}
+
+impl EchoRun {
+    /// The check scenario against the echo server for `settings.duration`.
+    async fn round(&mut self, settings: &Settings) -> (Stats, Duration) {
+        let (alive, stats, elapsed) = timed(
+            "echo",
+            std::mem::take(&mut self.sessions),
+            settings,
+            Op::Check,
+        )
+        .await;
+        self.sessions = alive;
+        (stats, elapsed)
+    }
+
+    /// The outcome of every round; closes the sessions (the server stops on drop).
+    async fn finish(self, stats: Stats, elapsed: Duration, rounds: Value) -> Outcome {
+        let rss = crate::server::status_kib(self.process.pid(), "VmRSS:");
+        for s in self.sessions {
+            s.conn.close().await;
+        }
+        let mut extra = json!({"payload_bytes": self.payload_bytes, "what": "bare rustls echo server, same concurrency and payload sizes as check"});
+        merge_json(&mut extra, rounds);
+        outcome("echo", stats, elapsed, rss, extra)
+    }
+}
+
+/// Adds `more`'s fields (when it is an object) to `into`.
+fn merge_json(into: &mut Value, more: Value) {
+    if let (Some(into), Value::Object(more)) = (into.as_object_mut(), more) {
+        into.extend(more);
+    }
+}
+
+fn round_to(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
 /// The create change set committed straight on the server's store (same database).
-async fn raw_create_outcome(store: &AnyStore, settings: &Settings) -> Outcome {
-    let (stats, elapsed) = raw_create(store, settings).await;
-    outcome(
-        "rawcreate",
-        stats,
-        elapsed,
-        0,
-        json!({"what": "the create change set committed on the server's store, same database, same concurrency"}),
-    )
+fn raw_create_outcome(stats: Stats, elapsed: Duration, rounds: Value) -> Outcome {
+    let mut extra = json!({"what": "the create change set committed on the server's store, same database, same concurrency"});
+    merge_json(&mut extra, rounds);
+    outcome("rawcreate", stats, elapsed, 0, extra)
 }

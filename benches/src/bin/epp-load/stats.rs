@@ -153,6 +153,16 @@ struct Check {
     value: f64,
     target: &'static str,
     met: bool,
+    /// A ratio's value in each round the scenario and its baseline alternated in.
+    rounds: Vec<f64>,
+}
+
+/// The per-round ratios a baseline's outcome carries.
+fn round_ratios(baseline: &Outcome) -> Vec<f64> {
+    baseline.extra["round_ratios"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
 }
 
 impl Report {
@@ -169,6 +179,7 @@ impl Report {
                 value: v,
                 target: ">= 0.5",
                 met: v >= 0.5,
+                rounds: round_ratios(e),
             });
         }
         if let (Some(c), Some(r)) = (self.find("create"), self.find("rawcreate")) {
@@ -178,6 +189,7 @@ impl Report {
                 value: v,
                 target: ">= 0.7",
                 met: v >= 0.7,
+                rounds: round_ratios(r),
             });
         }
         if let Some(i) = self.find("idle") {
@@ -187,6 +199,7 @@ impl Report {
                 value: kib,
                 target: "<= 32",
                 met: kib <= 32.0,
+                rounds: Vec::new(),
             });
             let secs = i.extra["accept_seconds"].as_f64().unwrap_or(f64::NAN);
             let opened = i.extra["opened"].as_u64().unwrap_or(0);
@@ -196,6 +209,7 @@ impl Report {
                 value: secs,
                 target: "<= 10 (for 10k)",
                 met: secs <= 10.0 && opened == wanted,
+                rounds: Vec::new(),
             });
         }
         if let Some(d) = self.find("dropcatch") {
@@ -206,6 +220,7 @@ impl Report {
                 value: p99,
                 target: "<= 50, exactly one",
                 met: p99 <= 50.0 && one,
+                rounds: Vec::new(),
             });
         }
         out
@@ -227,6 +242,7 @@ impl Report {
             }).collect::<serde_json::Map<_, _>>(),
             "targets": self.checks().iter().map(|c| json!({
                 "name": c.name, "value": round(c.value, 3), "target": c.target, "met": c.met,
+                "rounds": c.rounds,
             })).collect::<Vec<_>>(),
             "server_log_problems": self.server_log_problems,
         })
@@ -289,7 +305,7 @@ impl Report {
         if !checks.is_empty() {
             let _ = writeln!(s, "targets:");
             for c in checks {
-                let _ = writeln!(
+                let _ = write!(
                     s,
                     "  {:<50} {:>10.3}  target {:<18} {}",
                     c.name,
@@ -297,6 +313,13 @@ impl Report {
                     c.target,
                     if c.met { "met" } else { "MISSED" }
                 );
+                if let (Some(lo), Some(hi)) = (
+                    c.rounds.iter().copied().reduce(f64::min),
+                    c.rounds.iter().copied().reduce(f64::max),
+                ) {
+                    let _ = write!(s, "  ({} rounds: {lo:.3}-{hi:.3})", c.rounds.len());
+                }
+                let _ = writeln!(s);
             }
         }
         for p in &self.server_log_problems {
