@@ -141,7 +141,10 @@ fn bench(c: &mut Criterion) {
             start.elapsed()
         })
     });
-    let mut u = 2u64;
+    // The setup's two updates added and removed the name server: the next update adds it
+    // (an even number), so that every timed update and the final one succeed, with the
+    // update bench run or filtered out.
+    let mut u = 1u64;
     g.bench_function("domain_update", |b| {
         b.iter_custom(|iters| {
             let docs: Vec<_> = (0..iters)
