@@ -90,27 +90,26 @@ impl SvTridGenerator {
         client: Option<&ClientId>,
         rng: &mut impl RandomSource,
     ) -> SvTrid {
-        let t = OsloTime::from_utc(now);
-        let d = t.date;
+        let local = local_digits(now);
+        let micros = u32::try_from(now.unix_micros().rem_euclid(1_000_000)).unwrap_or(0);
         let mut random = [0u8; 6];
         pick(rng, BASE36, &mut random);
         let client = client.map_or("#", ClientId::as_str);
-        // Written digit by digit: this runs for every response, and `format!` with widths
+        // Written byte by byte: this runs for every response, and `format!` with widths
         // was a visible part of a check's CPU.
-        let mut s = String::with_capacity(29 + client.len() + self.suffix.len());
-        push_digits(&mut s, u32::try_from(d.year()).unwrap_or(0), 4);
-        push_digits(&mut s, u32::from(d.month()), 2);
-        push_digits(&mut s, u32::from(d.day()), 2);
-        push_digits(&mut s, u32::from(t.hour), 2);
-        push_digits(&mut s, u32::from(t.minute), 2);
-        push_digits(&mut s, u32::from(t.second), 2);
-        push_digits(&mut s, t.micros, 6);
-        s.push('-');
-        s.extend(random.iter().map(|&c| char::from(c)));
-        s.push('-');
-        s.push_str(client);
-        s.push('-');
-        s.push_str(&self.suffix);
+        let mut s = Vec::with_capacity(29 + client.len() + self.suffix.len());
+        s.extend_from_slice(&local);
+        let mut digits = [0u8; 6];
+        put_digits(&mut digits, micros);
+        s.extend_from_slice(&digits);
+        s.push(b'-');
+        s.extend_from_slice(&random);
+        s.push(b'-');
+        s.extend_from_slice(client.as_bytes());
+        s.push(b'-');
+        s.extend_from_slice(self.suffix.as_bytes());
+        // ASCII throughout (digits, the base-36 alphabet, a client id and a checked suffix).
+        let s = String::from_utf8(s).unwrap_or_default();
         #[allow(clippy::expect_used, reason = "the invariant is proven in the comment")]
         // 20 digits (a Date's year has 4) + 1 + 6 + 1 + at most 16 (ClientId) + 1 + at most
         // 19 (checked in `new`) = at most 64 characters, at least 31, all printable ASCII
@@ -128,12 +127,51 @@ impl Default for SvTridGenerator {
     }
 }
 
-/// Appends `n` as exactly `width` decimal digits (zero-padded; higher digits dropped).
-fn push_digits(s: &mut String, n: u32, width: u32) {
-    for i in (0..width).rev() {
-        let digit = (n / 10u32.pow(i)) % 10;
-        s.push(char::from(b'0' + digit as u8));
+/// Fills `out` with the low `out.len()` decimal digits of `n`, zero-padded.
+fn put_digits(out: &mut [u8], mut n: u32) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
     }
+}
+
+/// `YYYYMMDDhhmmss` of an instant in Norwegian local time (the offset is whole hours, so
+/// the microseconds are the UTC ones).
+fn local_digits_uncached(now: Timestamp) -> [u8; 14] {
+    let t = OsloTime::from_utc(now);
+    let d = t.date;
+    let mut out = [0u8; 14];
+    put_digits(&mut out[0..4], u32::try_from(d.year()).unwrap_or(0));
+    put_digits(&mut out[4..6], u32::from(d.month()));
+    put_digits(&mut out[6..8], u32::from(d.day()));
+    put_digits(&mut out[8..10], u32::from(t.hour));
+    put_digits(&mut out[10..12], u32::from(t.minute));
+    put_digits(&mut out[12..14], u32::from(t.second));
+    out
+}
+
+thread_local! {
+    /// The UTC second of this thread's last svTRID and its local digits: most responses
+    /// fall in the same second as the one before, and the calendar and daylight-saving
+    /// arithmetic was a visible part of a check's CPU.
+    static LAST_SECOND: std::cell::Cell<Option<(i64, [u8; 14])>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// [`local_digits_uncached`], computed once per UTC second on each thread.
+fn local_digits(now: Timestamp) -> [u8; 14] {
+    let second = now.unix_micros().div_euclid(1_000_000);
+    LAST_SECOND
+        .try_with(|last| match last.get() {
+            Some((s, digits)) if s == second => digits,
+            _ => {
+                let digits = local_digits_uncached(now);
+                last.set(Some((second, digits)));
+                digits
+            }
+        })
+        // The thread's locals are being torn down: compute without the cache.
+        .unwrap_or_else(|_| local_digits_uncached(now))
 }
 
 /// A one-time transfer token to send to a domain's holder: [`TRANSFER_TOKEN_LEN`] characters
@@ -324,7 +362,69 @@ mod tests {
         assert_eq!(token, "STUVWXYZ23456789");
     }
 
+    /// The 20 digits of an svTRID as the wall-clock fields format them.
+    fn reference_digits(now: Timestamp) -> String {
+        let t = OsloTime::from_utc(now);
+        let d = t.date;
+        format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}{:06}",
+            d.year() % 10_000,
+            d.month(),
+            d.day(),
+            t.hour,
+            t.minute,
+            t.second,
+            t.micros
+        )
+    }
+
+    fn digits_of(now: Timestamp) -> String {
+        let t = SvTridGenerator::default().generate(now, None, &mut |b: &mut [u8]| b.fill(0));
+        t.as_str()[..20].to_owned()
+    }
+
+    #[test]
+    fn the_cached_second_follows_daylight_saving_changes() {
+        // Summer time starts 2024-03-31 at 01:00 UTC (02:00 becomes 03:00) and ends
+        // 2024-10-27 at 01:00 UTC (03:00 becomes 02:00 again).
+        for (before, after, want_before, want_after) in [
+            (
+                "2024-03-31T00:59:59.999999Z",
+                "2024-03-31T01:00:00.000000Z",
+                "20240331015959999999",
+                "20240331030000000000",
+            ),
+            (
+                "2024-10-27T00:59:59.999999Z",
+                "2024-10-27T01:00:00.000000Z",
+                "20241027025959999999",
+                "20241027020000000000",
+            ),
+        ] {
+            // Twice each: the second call of a second comes from the cache.
+            for _ in 0..2 {
+                assert_eq!(digits_of(Timestamp::parse(before).unwrap()), want_before);
+            }
+            for _ in 0..2 {
+                assert_eq!(digits_of(Timestamp::parse(after).unwrap()), want_after);
+            }
+        }
+    }
+
     proptest! {
+        #[test]
+        fn cached_digits_are_the_wall_clock_fields(
+            micros in -62_135_596_800_000_000i64..253_402_300_797_999_999,
+            steps in proptest::collection::vec(0i64..1_500_000, 1..6),
+        ) {
+            let mut now = micros;
+            for step in std::iter::once(0).chain(steps) {
+                now += step;
+                let t = Timestamp::from_unix_micros(now);
+                prop_assert_eq!(digits_of(t), reference_digits(t));
+            }
+        }
+
         #[test]
         fn svtrids_always_match_the_format(
             micros in -62_135_596_800_000_000i64..253_402_300_799_999_999,
