@@ -469,13 +469,12 @@ impl<'a> XmlReader<'a> {
             self.root_seen = true;
         }
         self.depth += 1;
-        let local = self.borrow_str(e.local_name().into_inner());
-        let written_prefix = e
-            .name()
-            .prefix()
-            .map_or("", |p| self.borrow_str(p.into_inner()));
+        // One scan of the name for ':' gives both parts.
+        let (local, name_prefix) = e.name().decompose();
+        let local = self.borrow_str(local.into_inner());
+        let written_prefix = name_prefix.map_or("", |p| self.borrow_str(p.into_inner()));
         // quick-xml takes anything up to whitespace, '/' or '>' for a name.
-        if !is_ncname(local) || (e.name().prefix().is_some() && !is_ncname(written_prefix)) {
+        if !is_ncname(local) || (name_prefix.is_some() && !is_ncname(written_prefix)) {
             return Err(malformed(&format!(
                 "'{}' is not a valid element name",
                 self.borrow_str(e.name().into_inner())
@@ -522,8 +521,9 @@ impl<'a> XmlReader<'a> {
                     ),
                 ));
             }
-            let key_local = self.borrow_str(a.key.local_name().into_inner());
-            let key_prefix = a.key.prefix().map(|p| self.borrow_str(p.into_inner()));
+            let (key_local, key_prefix) = a.key.decompose();
+            let key_local = self.borrow_str(key_local.into_inner());
+            let key_prefix = key_prefix.map(|p| self.borrow_str(p.into_inner()));
             if !is_ncname(key_local) || key_prefix.is_some_and(|p| !is_ncname(p)) {
                 return Err(malformed(&format!(
                     "'{}' is not a valid attribute name (on <{local}>)",
