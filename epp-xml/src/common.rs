@@ -191,12 +191,12 @@ pub(crate) fn open_command(w: &mut XmlWriter<'_>, prefix: &str, element: &str, n
 /// namespace and the prefix both bound to `ns`, plus `xsi:schemaLocation`.
 pub(crate) fn open_res_data(
     w: &mut XmlWriter<'_>,
-    prefix: &str,
-    element: &str,
-    ns: &str,
-    xsd: &str,
+    prefix: &'static str,
+    element: &'static str,
+    ns: &'static str,
+    xsd: &'static str,
 ) {
-    w.start_namespaced(prefix, element, ns, xsd);
+    w.start_namespaced_constant(prefix, element, ns, xsd);
 }
 
 /// Writes `<prefix:reason [lang]>`.

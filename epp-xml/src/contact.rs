@@ -399,7 +399,7 @@ fn kind_str(k: &PostalInfoKind) -> &'static str {
 
 // ------------------------------------------------------------------ encoding
 
-fn open(w: &mut XmlWriter<'_>, element: &str) {
+fn open(w: &mut XmlWriter<'_>, element: &'static str) {
     common::open_res_data(w, P, element, NS, "contact-1.0.xsd");
 }
 

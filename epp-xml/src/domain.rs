@@ -421,7 +421,7 @@ fn role_str(r: &ContactRole) -> &'static str {
 
 // ------------------------------------------------------------------ encoding
 
-fn open(w: &mut XmlWriter<'_>, element: &str) {
+fn open(w: &mut XmlWriter<'_>, element: &'static str) {
     common::open_res_data(w, P, element, NS, "domain-1.0.xsd");
 }
 

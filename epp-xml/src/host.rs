@@ -171,7 +171,7 @@ pub fn status_str(s: &StatusValue) -> &'static str {
 
 // ------------------------------------------------------------------ encoding
 
-fn open(w: &mut XmlWriter<'_>, element: &str) {
+fn open(w: &mut XmlWriter<'_>, element: &'static str) {
     common::open_res_data(w, P, element, NS, "host-1.0.xsd");
 }
 

@@ -287,7 +287,7 @@ pub fn write_response<X: Extension>(w: &mut XmlWriter<'_>, response: &Response<X
 }
 
 pub(crate) fn open_epp(w: &mut XmlWriter<'_>) {
-    w.start(
+    w.start_constant(
         "epp",
         &[
             ("xmlns:xsi", XSI),

@@ -64,6 +64,64 @@ impl<'o> XmlWriter<'o> {
         self.depth += 1;
     }
 
+    /// [`Self::start_namespaced`] for the crate's own namespace and schema constants, which
+    /// have nothing to escape: written as they are (every response's `<resData>` child
+    /// opens this way, and escaping them was a visible part of encoding a response).
+    pub(crate) fn start_namespaced_constant(
+        &mut self,
+        prefix: &'static str,
+        element: &'static str,
+        ns: &'static str,
+        xsd: &'static str,
+    ) {
+        debug_assert!(
+            [prefix, element, ns, xsd].iter().all(|v| !needs_escape(v)),
+            "constants with markup characters: {prefix} {element} {ns} {xsd}"
+        );
+        self.indent();
+        self.out.push(b'<');
+        self.out.extend_from_slice(prefix.as_bytes());
+        self.out.push(b':');
+        self.out.extend_from_slice(element.as_bytes());
+        self.out.extend_from_slice(b" xmlns=\"");
+        self.out.extend_from_slice(ns.as_bytes());
+        self.out.extend_from_slice(b"\" xmlns:");
+        self.out.extend_from_slice(prefix.as_bytes());
+        self.out.extend_from_slice(b"=\"");
+        self.out.extend_from_slice(ns.as_bytes());
+        self.out.extend_from_slice(b"\" xsi:schemaLocation=\"");
+        self.out.extend_from_slice(ns.as_bytes());
+        self.out.push(b' ');
+        self.out.extend_from_slice(xsd.as_bytes());
+        self.out.extend_from_slice(b"\">\n");
+        self.depth += 1;
+    }
+
+    /// [`Self::start`] for an element whose attribute values are the crate's own constants,
+    /// which have nothing to escape: written as they are (the `<epp>` of every response).
+    pub(crate) fn start_constant(
+        &mut self,
+        name: &'static str,
+        attrs: &[(&'static str, &'static str)],
+    ) {
+        debug_assert!(
+            attrs.iter().all(|(_, v)| !needs_escape(v)),
+            "constant attribute values with markup characters on <{name}>"
+        );
+        self.indent();
+        self.out.push(b'<');
+        self.out.extend_from_slice(name.as_bytes());
+        for (k, v) in attrs {
+            self.out.push(b' ');
+            self.out.extend_from_slice(k.as_bytes());
+            self.out.extend_from_slice(b"=\"");
+            self.out.extend_from_slice(v.as_bytes());
+            self.out.push(b'"');
+        }
+        self.out.extend_from_slice(b">\n");
+        self.depth += 1;
+    }
+
     /// Closes `</name>` on its own line.
     pub fn end(&mut self, name: &str) {
         self.depth = self.depth.saturating_sub(1);
@@ -141,6 +199,12 @@ impl<'o> XmlWriter<'o> {
     }
 }
 
+/// Whether escaping `s` for an attribute value would change it.
+fn needs_escape(s: &str) -> bool {
+    s.bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\r' | b'\t' | b'\n'))
+}
+
 /// Appends `s` escaped for element content.
 pub fn escape_text(out: &mut Vec<u8>, s: &str) {
     escape(out, s, false);
@@ -175,6 +239,26 @@ fn escape(out: &mut Vec<u8>, s: &str, attr: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_forms_write_what_the_escaping_forms_write() {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        let mut wa = XmlWriter::at_depth(&mut a, 1);
+        let mut wb = XmlWriter::at_depth(&mut b, 1);
+        wa.start_namespaced_constant("domain", "chkData", crate::ns::DOMAIN, "domain-1.0.xsd");
+        wb.start_namespaced("domain", "chkData", crate::ns::DOMAIN, "domain-1.0.xsd");
+        let attrs = [
+            ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
+            ("xmlns", "urn:ietf:params:xml:ns:epp-1.0"),
+        ];
+        wa.start_constant("epp", &attrs);
+        wb.start("epp", &attrs);
+        assert_eq!(
+            (wa.depth(), String::from_utf8_lossy(&a)),
+            (wb.depth(), String::from_utf8_lossy(&b))
+        );
+    }
 
     #[test]
     fn start_namespaced_is_start_with_composed_names() {
