@@ -41,62 +41,6 @@ impl<'o> XmlWriter<'o> {
         self.depth += 1;
     }
 
-    /// Opens `<prefix:element xmlns="ns" xmlns:prefix="ns" xsi:schemaLocation="ns xsd">`
-    /// on its own line, as [`Self::start`] would with those composed names, without
-    /// composing them first (every response's `<resData>` child opens this way).
-    pub fn start_namespaced(&mut self, prefix: &str, element: &str, ns: &str, xsd: &str) {
-        self.indent();
-        self.out.push(b'<');
-        self.out.extend_from_slice(prefix.as_bytes());
-        self.out.push(b':');
-        self.out.extend_from_slice(element.as_bytes());
-        self.out.extend_from_slice(b" xmlns=\"");
-        escape_attr(self.out, ns);
-        self.out.extend_from_slice(b"\" xmlns:");
-        self.out.extend_from_slice(prefix.as_bytes());
-        self.out.extend_from_slice(b"=\"");
-        escape_attr(self.out, ns);
-        self.out.extend_from_slice(b"\" xsi:schemaLocation=\"");
-        escape_attr(self.out, ns);
-        self.out.push(b' ');
-        escape_attr(self.out, xsd);
-        self.out.extend_from_slice(b"\">\n");
-        self.depth += 1;
-    }
-
-    /// [`Self::start_namespaced`] for the crate's own namespace and schema constants, which
-    /// have nothing to escape: written as they are (every response's `<resData>` child
-    /// opens this way, and escaping them was a visible part of encoding a response).
-    pub(crate) fn start_namespaced_constant(
-        &mut self,
-        prefix: &'static str,
-        element: &'static str,
-        ns: &'static str,
-        xsd: &'static str,
-    ) {
-        debug_assert!(
-            [prefix, element, ns, xsd].iter().all(|v| !needs_escape(v)),
-            "constants with markup characters: {prefix} {element} {ns} {xsd}"
-        );
-        self.indent();
-        self.out.push(b'<');
-        self.out.extend_from_slice(prefix.as_bytes());
-        self.out.push(b':');
-        self.out.extend_from_slice(element.as_bytes());
-        self.out.extend_from_slice(b" xmlns=\"");
-        self.out.extend_from_slice(ns.as_bytes());
-        self.out.extend_from_slice(b"\" xmlns:");
-        self.out.extend_from_slice(prefix.as_bytes());
-        self.out.extend_from_slice(b"=\"");
-        self.out.extend_from_slice(ns.as_bytes());
-        self.out.extend_from_slice(b"\" xsi:schemaLocation=\"");
-        self.out.extend_from_slice(ns.as_bytes());
-        self.out.push(b' ');
-        self.out.extend_from_slice(xsd.as_bytes());
-        self.out.extend_from_slice(b"\">\n");
-        self.depth += 1;
-    }
-
     /// [`Self::start`] for an element whose attribute values are the crate's own constants,
     /// which have nothing to escape: written as they are (the `<epp>` of every response).
     pub(crate) fn start_constant(
@@ -108,17 +52,60 @@ impl<'o> XmlWriter<'o> {
             attrs.iter().all(|(_, v)| !needs_escape(v)),
             "constant attribute values with markup characters on <{name}>"
         );
+        self.open_with(name, attrs, append_raw);
+        self.out.extend_from_slice(b">\n");
+        self.depth += 1;
+    }
+
+    /// Opens `<prefix:element xmlns="ns" xmlns:prefix="ns" xsi:schemaLocation="ns xsd">`
+    /// on its own line, as [`Self::start`] would with those composed names, without
+    /// composing them first (every response's `<resData>` child opens this way).
+    pub fn start_namespaced(&mut self, prefix: &str, element: &str, ns: &str, xsd: &str) {
+        self.namespaced(prefix, element, ns, xsd, escape_attr);
+    }
+
+    /// [`Self::start_namespaced`] for the crate's own namespace and schema constants, which
+    /// have nothing to escape: written as they are (escaping them was a visible part of
+    /// encoding a response).
+    pub(crate) fn start_namespaced_constant(
+        &mut self,
+        prefix: &'static str,
+        element: &'static str,
+        ns: &'static str,
+        xsd: &'static str,
+    ) {
+        debug_assert!(
+            [prefix, element, ns, xsd].iter().all(|v| !needs_escape(v)),
+            "constants with markup characters: {prefix} {element} {ns} {xsd}"
+        );
+        self.namespaced(prefix, element, ns, xsd, append_raw);
+    }
+
+    /// The namespaced start tag, its attribute values written by `value`.
+    fn namespaced(
+        &mut self,
+        prefix: &str,
+        element: &str,
+        ns: &str,
+        xsd: &str,
+        value: impl Fn(&mut Vec<u8>, &str),
+    ) {
         self.indent();
         self.out.push(b'<');
-        self.out.extend_from_slice(name.as_bytes());
-        for (k, v) in attrs {
-            self.out.push(b' ');
-            self.out.extend_from_slice(k.as_bytes());
-            self.out.extend_from_slice(b"=\"");
-            self.out.extend_from_slice(v.as_bytes());
-            self.out.push(b'"');
-        }
-        self.out.extend_from_slice(b">\n");
+        self.out.extend_from_slice(prefix.as_bytes());
+        self.out.push(b':');
+        self.out.extend_from_slice(element.as_bytes());
+        self.out.extend_from_slice(b" xmlns=\"");
+        value(self.out, ns);
+        self.out.extend_from_slice(b"\" xmlns:");
+        self.out.extend_from_slice(prefix.as_bytes());
+        self.out.extend_from_slice(b"=\"");
+        value(self.out, ns);
+        self.out.extend_from_slice(b"\" xsi:schemaLocation=\"");
+        value(self.out, ns);
+        self.out.push(b' ');
+        value(self.out, xsd);
+        self.out.extend_from_slice(b"\">\n");
         self.depth += 1;
     }
 
@@ -182,6 +169,16 @@ impl<'o> XmlWriter<'o> {
     }
 
     fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        self.open_with(name, attrs, escape_attr);
+    }
+
+    /// `<name attrs...` (not closed), the attribute values written by `value`.
+    fn open_with(
+        &mut self,
+        name: &str,
+        attrs: &[(&str, &str)],
+        value: impl Fn(&mut Vec<u8>, &str),
+    ) {
         self.indent();
         self.out.push(b'<');
         self.out.extend_from_slice(name.as_bytes());
@@ -189,7 +186,7 @@ impl<'o> XmlWriter<'o> {
             self.out.push(b' ');
             self.out.extend_from_slice(k.as_bytes());
             self.out.extend_from_slice(b"=\"");
-            escape_attr(self.out, v);
+            value(self.out, v);
             self.out.push(b'"');
         }
     }
@@ -197,6 +194,11 @@ impl<'o> XmlWriter<'o> {
     fn indent(&mut self) {
         self.out.resize(self.out.len() + self.depth, b' ');
     }
+}
+
+/// Appends `s` as it is (the crate's own constants, which have nothing to escape).
+fn append_raw(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(s.as_bytes());
 }
 
 /// Whether escaping `s` for an attribute value would change it.
