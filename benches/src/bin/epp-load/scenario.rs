@@ -18,7 +18,7 @@ use crate::client::{Conn, Target, connector};
 use crate::echo::EchoProcess;
 use crate::fixtures::{self, RENEW_POOL, registrar_of};
 use crate::server::{Db, Server};
-use crate::stats::{Outcome, Report, Stats, percentile};
+use crate::stats::{Outcome, Report, Stats, percentile, round};
 use crate::{Scenario, Settings};
 
 /// One logged-in client session and what the mix needs to remember about it.
@@ -458,11 +458,11 @@ async fn idle(target: &Target, settings: &Settings, server: &Server) -> (Stats, 
     (stats, accept, extra)
 }
 
-/// The create transaction straight on the store (the change set the server commits for
-/// a domain create, domain and history row), `settings.sessions` in flight.
 /// The next raw create's ROID number.
 static RAW_ROID: AtomicU64 = AtomicU64::new(100_000_000_000);
 
+/// The create transaction straight on the store (the change set the server commits for
+/// a domain create, domain and history row), `settings.sessions` in flight.
 async fn raw_create(store: &AnyStore, settings: &Settings) -> (Stats, Duration) {
     let ops = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -660,7 +660,7 @@ pub(crate) async fn run_all(
             report
                 .outcomes
                 .push(outcome(name, stats, elapsed, server.rss_kib(), Value::Null));
-            let rounds_json = json!({"rounds": rounds, "round_ratios": ratios.iter().map(|r| round_to(*r, 3)).collect::<Vec<_>>()});
+            let rounds_json = json!({"rounds": rounds, "round_ratios": ratios.iter().map(|r| round(*r, 3)).collect::<Vec<_>>()});
             match baseline {
                 Some(Baseline::Echo(echo)) => {
                     report
@@ -813,11 +813,6 @@ fn merge_json(into: &mut Value, more: Value) {
     if let (Some(into), Value::Object(more)) = (into.as_object_mut(), more) {
         into.extend(more);
     }
-}
-
-fn round_to(x: f64, places: i32) -> f64 {
-    let f = 10f64.powi(places);
-    (x * f).round() / f
 }
 
 /// The create change set committed straight on the server's store (same database).
