@@ -201,10 +201,12 @@ fn append_raw(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Whether escaping `s` for an attribute value would change it.
+/// Whether escaping `s` for an attribute value would change it (for the debug assertions
+/// on constants: the escaper itself decides).
 fn needs_escape(s: &str) -> bool {
-    s.bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\r' | b'\t' | b'\n'))
+    let mut escaped = Vec::with_capacity(s.len());
+    escape_attr(&mut escaped, s);
+    escaped != s.as_bytes()
 }
 
 /// Appends `s` escaped for element content.
