@@ -630,7 +630,7 @@ pub(crate) async fn run_all(
                 _ => None,
             };
             let rounds = if baseline.is_some() {
-                settings.rounds.max(1)
+                settings.rounds
             } else {
                 1
             };
@@ -644,7 +644,7 @@ pub(crate) async fn run_all(
                 let (alive, st, el) =
                     timed(name, std::mem::take(&mut sessions), &round_settings, op).await;
                 sessions = alive;
-                let rate = st.latencies.len() as f64 / el.as_secs_f64().max(1e-9);
+                let rate = st.rate(el);
                 stats.merge(st);
                 elapsed += el;
                 let (bst, bel) = match &mut baseline {
@@ -652,7 +652,7 @@ pub(crate) async fn run_all(
                     Some(Baseline::RawCreate) => raw_create(&store, &round_settings).await,
                     None => continue,
                 };
-                let base_rate = bst.latencies.len() as f64 / bel.as_secs_f64().max(1e-9);
+                let base_rate = bst.rate(bel);
                 ratios.push(rate / base_rate.max(1e-9));
                 base_stats.merge(bst);
                 base_elapsed += bel;

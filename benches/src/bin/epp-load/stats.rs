@@ -52,14 +52,18 @@ impl Stats {
         }
     }
 
+    /// Answered operations per second over `elapsed`.
+    pub(crate) fn rate(&self, elapsed: Duration) -> f64 {
+        self.latencies.len() as f64 / elapsed.as_secs_f64().max(1e-9)
+    }
+
     pub(crate) fn summary(mut self, elapsed: Duration) -> Summary {
         self.latencies.sort_by(f64::total_cmp);
-        let ops = self.latencies.len() as u64;
-        let secs = elapsed.as_secs_f64().max(1e-9);
+        let rate = self.rate(elapsed);
         Summary {
-            ops,
-            seconds: secs,
-            rate: ops as f64 / secs,
+            ops: self.latencies.len() as u64,
+            seconds: elapsed.as_secs_f64().max(1e-9),
+            rate,
             p50_ms: percentile(&self.latencies, 0.50) * 1e3,
             p90_ms: percentile(&self.latencies, 0.90) * 1e3,
             p99_ms: percentile(&self.latencies, 0.99) * 1e3,
