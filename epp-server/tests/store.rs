@@ -652,6 +652,82 @@ mod postgres {
         });
     }
 
+    /// A read set spanning tables is one query; read sets arriving together share
+    /// queries, each with its own answers.
+    #[test]
+    fn read_sets_are_one_query_and_batched_together() {
+        use epp_session::store::ReadSet;
+        use epp_session::store::suite::{ctid, hn};
+        with_schema(|schema| async move {
+            let store = PgStore::connect(&schema.config()).await.unwrap();
+            base(&store).await;
+            commit1(&store, "reg1", Change::CreateDomain(base_domain("a.no")))
+                .await
+                .unwrap();
+            let (org, role, none) = (ctid("ORG1O"), ctid("ROLE1R"), ctid("NONE1P"));
+            let before = store.stats();
+            let answer = store
+                .read_set(ReadSet {
+                    domains_exist: &[dn("a.no")],
+                    contacts: &[&org, &none, &role],
+                    hosts_exist: &[hn("ns1.example.net"), hn("ns9.example.net")],
+                })
+                .await;
+            let after = store.stats();
+            assert_eq!(after.lookup_queries - before.lookup_queries, 1);
+            assert_eq!(answer.domains_exist.unwrap(), [true]);
+            assert_eq!(answer.hosts_exist.unwrap(), [true, false]);
+            let ids: Vec<Option<String>> = answer
+                .contacts
+                .into_iter()
+                .map(|c| c.unwrap().map(|c| c.id.to_string()))
+                .collect();
+            assert_eq!(ids, [Some("ORG1O".into()), None, Some("ROLE1R".into())]);
+
+            let names = ["a.no", "b.no"];
+            let contacts = [&org, &none, &role];
+            let hosts = ["ns1.example.net", "ns2.example.net", "ns7.example.net"];
+            let before = store.stats();
+            let sets = (0..150).map(|i| {
+                let store = store.clone();
+                let domains = [dn(names[i % 2])];
+                let asked: Vec<_> = (0..1 + i % 3).map(|j| contacts[(i + j) % 3]).collect();
+                let host = [hn(hosts[i % 3])];
+                async move {
+                    let answer = store
+                        .read_set(ReadSet {
+                            domains_exist: &domains,
+                            contacts: &asked,
+                            hosts_exist: if i % 2 == 0 { &host } else { &[] },
+                        })
+                        .await;
+                    assert_eq!(answer.domains_exist.unwrap(), [i % 2 == 0]);
+                    let want_host: &[bool] = match i % 2 {
+                        0 => &[i % 3 != 2],
+                        _ => &[],
+                    };
+                    assert_eq!(answer.hosts_exist.unwrap(), want_host);
+                    assert_eq!(answer.contacts.len(), asked.len());
+                    for (id, got) in asked.iter().zip(answer.contacts) {
+                        let got = got.unwrap();
+                        match id.as_str() {
+                            "NONE1P" => assert!(got.is_none(), "{i}"),
+                            _ => assert_eq!(&got.unwrap().id, *id, "{i}"),
+                        }
+                    }
+                }
+            });
+            futures_util::future::join_all(sets).await;
+            let after = store.stats();
+            assert_eq!(after.lookups - before.lookups, 150);
+            let queries = after.lookup_queries - before.lookup_queries;
+            assert!(
+                queries < 75,
+                "{queries} queries for 150 read sets sent together"
+            );
+        });
+    }
+
     #[test]
     fn two_processes_share_one_database() {
         with_schema(|schema| async move {

@@ -25,7 +25,9 @@ use epp_session::store::model::{
     Notification, ObjectKey, PollSummary, PolledMessage, Registrar, ReplayRecord, Sequence,
     TransferToken,
 };
-use epp_session::store::{ChangeSet, CommitReceipt, Store, StoreError, check_login};
+use epp_session::store::{
+    ChangeSet, CommitReceipt, ReadSet, ReadSetAnswer, Store, StoreError, check_login,
+};
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
 
 pub use error::OpenError;
@@ -206,6 +208,10 @@ impl Store for AnyStore {
 
     async fn hosts_exist(&self, names: &[HostName]) -> Result<Vec<bool>, StoreError> {
         delegate!(self, hosts_exist, names)
+    }
+
+    async fn read_set(&self, reads: ReadSet<'_>) -> ReadSetAnswer {
+        delegate!(self, read_set, reads)
     }
 
     async fn is_linked(&self, object: &ObjectKey) -> Result<bool, StoreError> {

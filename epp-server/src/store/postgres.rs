@@ -14,7 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::error::Error;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -23,7 +23,7 @@ use epp_session::store::model::{
     Notification, ObjectKey, PollSummary, PolledMessage, Registrar, ReplayRecord, Sequence,
     TransferToken,
 };
-use epp_session::store::{ChangeSet, CommitReceipt, Store, StoreError};
+use epp_session::store::{ChangeSet, CommitReceipt, ReadSet, ReadSetAnswer, Store, StoreError};
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
 use tokio::sync::{Semaphore, SemaphorePermit, mpsc, oneshot};
 use tokio_postgres::error::SqlState;
@@ -165,10 +165,10 @@ struct Pool {
     /// Sequence numbers taken from the database and not handed out yet.
     blocks: Mutex<HashMap<Sequence, VecDeque<u64>>>,
     /// The read batchers (one per [`Lookup`]), started on first use.
-    batchers: Mutex<[Option<mpsc::UnboundedSender<BatchRequest>>; Lookup::COUNT]>,
+    batchers: Mutex<[Option<mpsc::UnboundedSender<BatchRequest>>; CHANNELS]>,
     /// The query slots of each [`Lookup`] ([`BATCH_IN_FLIGHT`] each), shared by reads
     /// that find one free (they query at once) and the batchers.
-    slots: [Arc<Semaphore>; Lookup::COUNT],
+    slots: [Arc<Semaphore>; CHANNELS],
 }
 
 impl PgStore {
@@ -379,16 +379,29 @@ async fn read_block<C: Conn>(conn: &mut C, sql: &'static str, n: i64) -> Result<
 }
 
 /// The tables whose objects are read by key, alone or in batches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Table {
     Domains,
     Contacts,
     Hosts,
 }
 
+impl Table {
+    const ALL: [Self; 3] = [Self::Domains, Self::Contacts, Self::Hosts];
+
+    /// The table and its key column.
+    fn sql(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Domains => ("domains", "name"),
+            Self::Contacts => ("contacts", "id"),
+            Self::Hosts => ("hosts", "name"),
+        }
+    }
+}
+
 /// What a batch asks of a table: which keys exist (`<check>`), or the objects themselves
 /// (`<info>` and the reads of every transform).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Lookup {
     Exists(Table),
     Get(Table),
@@ -402,6 +415,12 @@ impl Lookup {
             Self::Exists(t) => t as usize,
             Self::Get(t) => 3 + t as usize,
         }
+    }
+
+    /// The lookup with index `i` (`< COUNT`).
+    fn from_index(i: usize) -> Self {
+        let t = Table::ALL[i % 3];
+        if i < 3 { Self::Exists(t) } else { Self::Get(t) }
     }
 
     /// The query for a batch of keys: the key first, then version and data for `Get`.
@@ -432,20 +451,62 @@ impl Lookup {
             Self::Get(Table::Hosts) => "SELECT name, version, data FROM hosts WHERE name = $1",
         }
     }
+
+    /// The set of lookups in a mask (bit [`Lookup::index`]), in index order.
+    fn in_mask(mask: usize) -> impl Iterator<Item = Self> {
+        (0..Self::COUNT)
+            .filter(move |i| mask & (1 << i) != 0)
+            .map(Self::from_index)
+    }
+
+    /// The query for keys of several lookups at once (those in `mask`): one `= ANY($n)`
+    /// per lookup, in index order, as a `UNION ALL` whose rows start with the lookup's
+    /// index, then the key, version and data (0 and empty for `Exists`).
+    fn mixed_sql(mask: usize) -> &'static str {
+        static ALL: OnceLock<Vec<String>> = OnceLock::new();
+        let all = ALL.get_or_init(|| {
+            (0..1 << Self::COUNT)
+                .map(|mask| {
+                    Self::in_mask(mask)
+                        .enumerate()
+                        .map(|(n, lookup)| {
+                            let (table, key) = match lookup {
+                                Self::Exists(t) | Self::Get(t) => t.sql(),
+                            };
+                            let values = match lookup {
+                                Self::Exists(_) => "0::int8, ''::text",
+                                Self::Get(_) => "version, data",
+                            };
+                            format!(
+                                "SELECT {}::int2, {key}, {values} FROM {table} WHERE {key} = ANY(${})",
+                                lookup.index(),
+                                n + 1
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" UNION ALL ")
+                })
+                .collect()
+        });
+        &all[mask & ((1 << Self::COUNT) - 1)]
+    }
 }
 
 /// A stored object's version and JSON data (0 and empty for `Exists`).
 type Stored = (u64, String);
 
+/// One key of a read, with what is asked of it.
+type Key = (Lookup, String);
+
 /// The stored keys of a batch.
-type Found = HashMap<String, Stored>;
+type Found = HashMap<(Lookup, String), Stored>;
 
 /// For each key of a read, what is stored.
 type Answer = Result<Vec<Option<Stored>>, StoreError>;
 
 /// One read's keys, waiting for a batch.
 struct BatchRequest {
-    keys: Vec<String>,
+    keys: Vec<Key>,
     reply: oneshot::Sender<Answer>,
 }
 
@@ -458,10 +519,26 @@ const BATCH_IN_FLIGHT: usize = 2;
 /// The most keys one batch query asks for.
 const BATCH_MAX_KEYS: usize = 1024;
 
-/// Reads by key (the existence checks of `<check>`, and single objects by name or id):
-/// the keys of every such read waiting at the moment go to PostgreSQL in one query
-/// (`= ANY($1)`), at most [`BATCH_IN_FLIGHT`] such queries at once per [`Lookup`]. A read
-/// that finds a query slot free runs its query at once.
+/// The read channels: one per [`Lookup`] for reads of one kind, and one for read sets
+/// of several kinds ([`MIXED`]).
+const CHANNELS: usize = Lookup::COUNT + 1;
+
+/// The channel of read sets that span several lookups.
+const MIXED: usize = Lookup::COUNT;
+
+/// The channel of a read's keys: its lookup's own when they share one, else [`MIXED`].
+fn channel(keys: &[Key]) -> usize {
+    match keys.split_first() {
+        Some(((first, _), rest)) if rest.iter().all(|(l, _)| l == first) => first.index(),
+        _ => MIXED,
+    }
+}
+
+/// Reads by key (the existence checks of `<check>`, single objects by name or id, and a
+/// transform's read set): the keys of every such read waiting at the moment go to
+/// PostgreSQL in one query (`= ANY($1)`, or a `UNION ALL` of such for a read set that
+/// spans tables), at most [`BATCH_IN_FLIGHT`] such queries at once per channel (each
+/// [`Lookup`], and read sets). A read that finds a query slot free runs its query at once.
 ///
 /// A check storm otherwise costs one round trip per name, and where the database shares
 /// the CPUs with the server that bounds it at PostgreSQL's per-query cost plus the
@@ -475,7 +552,10 @@ impl PgStore {
         table: Table,
         keys: impl Iterator<Item = &'k str>,
     ) -> Result<Vec<bool>, StoreError> {
-        let found = self.lookup(Lookup::Exists(table), keys).await?;
+        let lookup = Lookup::Exists(table);
+        let found = self
+            .lookup(keys.map(|k| (lookup, k.to_owned())).collect())
+            .await?;
         Ok(found.iter().map(Option::is_some).collect())
     }
 
@@ -487,7 +567,7 @@ impl PgStore {
         parse: impl FnOnce(&str, u64) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         let found = self
-            .lookup(Lookup::Get(table), std::iter::once(key))
+            .lookup(vec![(Lookup::Get(table), key.to_owned())])
             .await?;
         match found.into_iter().next().flatten() {
             Some((version, data)) => parse(&data, version).map(Some),
@@ -496,20 +576,20 @@ impl PgStore {
     }
 
     /// For each key, its version and data if stored.
-    async fn lookup<'k>(&self, lookup: Lookup, keys: impl Iterator<Item = &'k str>) -> Answer {
-        let keys: Vec<String> = keys.map(str::to_owned).collect();
+    async fn lookup(&self, keys: Vec<Key>) -> Answer {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        let channel = channel(&keys);
         self.inner.lookups.fetch_add(1, Ordering::Relaxed);
         // A free query slot (no read of this kind waits): query at once, without the
         // batcher's hops. Reads arriving meanwhile find the slots taken and are batched.
-        if let Ok(_slot) = self.inner.slots[lookup.index()].clone().try_acquire_owned() {
-            return self.lookup_now(lookup, &keys).await;
+        if let Ok(_slot) = self.inner.slots[channel].clone().try_acquire_owned() {
+            return self.lookup_now(&keys).await;
         }
         let (reply, answer) = oneshot::channel();
         let mut request = BatchRequest { keys, reply };
-        if let Some(batcher) = self.batcher(lookup) {
+        if let Some(batcher) = self.batcher(channel) {
             match batcher.send(request) {
                 Ok(()) => {
                     return answer
@@ -519,18 +599,18 @@ impl PgStore {
                 // The batcher's runtime is gone: start another on next use, and answer
                 // this one directly.
                 Err(mpsc::error::SendError(r)) => {
-                    lock(&self.inner.batchers)[lookup.index()] = None;
+                    lock(&self.inner.batchers)[channel] = None;
                     request = r;
                 }
             }
         }
-        self.lookup_now(lookup, &request.keys).await
+        self.lookup_now(&request.keys).await
     }
 
-    /// The lookup's batcher, started on this runtime if there is none running.
-    fn batcher(&self, lookup: Lookup) -> Option<mpsc::UnboundedSender<BatchRequest>> {
+    /// The channel's batcher, started on this runtime if there is none running.
+    fn batcher(&self, channel: usize) -> Option<mpsc::UnboundedSender<BatchRequest>> {
         let mut batchers = lock(&self.inner.batchers);
-        let slot = &mut batchers[lookup.index()];
+        let slot = &mut batchers[channel];
         if let Some(tx) = slot
             && !tx.is_closed()
         {
@@ -538,59 +618,97 @@ impl PgStore {
         }
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let slots = self.inner.slots[lookup.index()].clone();
-        runtime.spawn(batch_loop(Arc::downgrade(&self.inner), slots, lookup, rx));
+        let slots = self.inner.slots[channel].clone();
+        runtime.spawn(batch_loop(Arc::downgrade(&self.inner), slots, rx));
         *slot = Some(tx.clone());
         Some(tx)
     }
 
     /// The stored keys among `keys` with their version and data, in one query (run again
     /// once on a connection found closed, as every read).
-    async fn batch_query(&self, lookup: Lookup, keys: &[&str]) -> Result<Found, StoreError> {
+    async fn batch_query(&self, keys: &[(Lookup, &str)]) -> Result<Found, StoreError> {
         self.inner.lookup_queries.fetch_add(1, Ordering::Relaxed);
-        read_with!(self, query_keys, lookup, keys)
+        read_with!(self, query_keys, keys)
     }
 
     /// Answers a read at once, in a query of its own.
-    async fn lookup_now(&self, lookup: Lookup, keys: &[String]) -> Answer {
-        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let found = self.batch_query(lookup, &refs).await?;
+    async fn lookup_now(&self, keys: &[Key]) -> Answer {
+        let refs: Vec<(Lookup, &str)> = keys.iter().map(|(l, k)| (*l, k.as_str())).collect();
+        let found = self.batch_query(&refs).await?;
         Ok(answers(keys, &found))
     }
 }
 
-/// The stored keys among `keys`: `= $1` for one key, `= ANY($1)` for several.
-async fn query_keys(conn: &mut PgConn, lookup: Lookup, keys: &[&str]) -> Result<Found, TxError> {
-    let rows = match keys {
-        [one] => {
-            let stmt = conn.statement(lookup.single_sql()).await?;
-            conn.client.query(&stmt, &[one]).await
+/// The stored keys among `keys`: `= $1` for one key, `= ANY($1)` for several keys of one
+/// lookup, a `UNION ALL` of those for keys of several ([`Lookup::mixed_sql`]).
+async fn query_keys(conn: &mut PgConn, keys: &[(Lookup, &str)]) -> Result<Found, TxError> {
+    let Some(&(first, _)) = keys.first() else {
+        return Ok(Found::new());
+    };
+    let mask = keys.iter().fold(0usize, |m, (l, _)| m | 1 << l.index());
+    let mut found = Found::with_capacity(keys.len());
+    if mask == 1 << first.index() {
+        let rows = match keys {
+            [(_, one)] => {
+                let stmt = conn.statement(first.single_sql()).await?;
+                conn.client.query(&stmt, &[one]).await
+            }
+            _ => {
+                let stmt = conn.statement(first.sql()).await?;
+                let all: Vec<&str> = keys.iter().map(|(_, k)| *k).collect();
+                conn.client.query(&stmt, &[&all]).await
+            }
         }
-        _ => {
-            let stmt = conn.statement(lookup.sql()).await?;
-            conn.client.query(&stmt, &[&keys]).await
+        .map_err(map_error)?;
+        for row in &rows {
+            let key: String = row.try_get(0).map_err(map_error)?;
+            let value = match first {
+                Lookup::Exists(_) => (0, String::new()),
+                Lookup::Get(_) => stored(row, 1)?,
+            };
+            found.insert((first, key), value);
         }
+        return Ok(found);
     }
-    .map_err(map_error)?;
-    let mut found = Found::with_capacity(rows.len());
+    let arrays: Vec<Vec<&str>> = Lookup::in_mask(mask)
+        .map(|lookup| {
+            keys.iter()
+                .filter(|(l, _)| *l == lookup)
+                .map(|(_, k)| *k)
+                .collect()
+        })
+        .collect();
+    let params: Vec<&(dyn ToSql + Sync)> =
+        arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+    let stmt = conn.statement(Lookup::mixed_sql(mask)).await?;
+    let rows = conn.client.query(&stmt, &params).await.map_err(map_error)?;
     for row in &rows {
-        let key: String = row.try_get(0).map_err(map_error)?;
+        let index: i16 = row.try_get(0).map_err(map_error)?;
+        let lookup = usize::try_from(index)
+            .ok()
+            .filter(|&i| i < Lookup::COUNT)
+            .map(Lookup::from_index)
+            .ok_or_else(|| DbError::Other(format!("read set row of lookup {index}")))?;
+        let key: String = row.try_get(1).map_err(map_error)?;
         let value = match lookup {
             Lookup::Exists(_) => (0, String::new()),
-            Lookup::Get(_) => {
-                let version: i64 = row.try_get(1).map_err(map_error)?;
-                let version = u64::try_from(version)
-                    .map_err(|_| DbError::Other(format!("negative version {version}")))?;
-                (version, row.try_get(2).map_err(map_error)?)
-            }
+            Lookup::Get(_) => stored(row, 2)?,
         };
-        found.insert(key, value);
+        found.insert((lookup, key), value);
     }
     Ok(found)
 }
 
+/// The version and data in columns `at` and `at + 1`.
+fn stored(row: &tokio_postgres::Row, at: usize) -> Result<Stored, DbError> {
+    let version: i64 = row.try_get(at).map_err(map_error)?;
+    let version = u64::try_from(version)
+        .map_err(|_| DbError::Other(format!("negative version {version}")))?;
+    Ok((version, row.try_get(at + 1).map_err(map_error)?))
+}
+
 /// For each key of a read (repeated keys too), what the batch found.
-fn answers(keys: &[String], found: &Found) -> Vec<Option<Stored>> {
+fn answers(keys: &[Key], found: &Found) -> Vec<Option<Stored>> {
     keys.iter().map(|k| found.get(k).cloned()).collect()
 }
 
@@ -599,7 +717,6 @@ fn answers(keys: &[String], found: &Found) -> Vec<Option<Stored>> {
 async fn batch_loop(
     pool: Weak<Pool>,
     slots: Arc<Semaphore>,
-    lookup: Lookup,
     mut queue: mpsc::UnboundedReceiver<BatchRequest>,
 ) {
     while let Some(first) = queue.recv().await {
@@ -623,13 +740,13 @@ async fn batch_loop(
         tokio::spawn(async move {
             let _slot = slot;
             let store = PgStore { inner: pool };
-            let mut all: Vec<&str> = batch
+            let mut all: Vec<(Lookup, &str)> = batch
                 .iter()
-                .flat_map(|r| r.keys.iter().map(String::as_str))
+                .flat_map(|r| r.keys.iter().map(|(l, k)| (*l, k.as_str())))
                 .collect();
-            all.sort_unstable();
+            all.sort_unstable_by(|a, b| (a.0.index(), a.1).cmp(&(b.0.index(), b.1)));
             all.dedup();
-            let found = store.batch_query(lookup, &all).await;
+            let found = store.batch_query(&all).await;
             for r in batch {
                 let answer = match &found {
                     Ok(found) => Ok(answers(&r.keys, found)),
@@ -868,6 +985,40 @@ impl Store for PgStore {
     async fn hosts_exist(&self, names: &[HostName]) -> Result<Vec<bool>, StoreError> {
         self.exist(Table::Hosts, names.iter().map(HostName::as_str))
             .await
+    }
+
+    /// One query for the whole set (and for the sets of other sessions waiting with it).
+    async fn read_set(&self, reads: ReadSet<'_>) -> ReadSetAnswer {
+        let keys: Vec<Key> = (reads.domains_exist.iter())
+            .map(|n| (Lookup::Exists(Table::Domains), n.as_str().to_owned()))
+            .chain(
+                (reads.contacts.iter())
+                    .map(|id| (Lookup::Get(Table::Contacts), id.as_str().to_owned())),
+            )
+            .chain(
+                (reads.hosts_exist.iter())
+                    .map(|n| (Lookup::Exists(Table::Hosts), n.as_str().to_owned())),
+            )
+            .collect();
+        let (d, c) = (reads.domains_exist.len(), reads.contacts.len());
+        match self.lookup(keys).await {
+            Ok(found) => ReadSetAnswer {
+                domains_exist: Ok(found[..d].iter().map(Option::is_some).collect()),
+                contacts: (found[d..d + c].iter())
+                    .map(|f| {
+                        f.as_ref()
+                            .map(|(version, data)| Contact::from_json(data, *version))
+                            .transpose()
+                    })
+                    .collect(),
+                hosts_exist: Ok(found[d + c..].iter().map(Option::is_some).collect()),
+            },
+            Err(e) => ReadSetAnswer {
+                domains_exist: Err(e.clone()),
+                contacts: vec![Err(e.clone()); reads.contacts.len()],
+                hosts_exist: Err(e),
+            },
+        }
     }
 
     async fn is_linked(&self, object: &ObjectKey) -> Result<bool, StoreError> {

@@ -27,7 +27,7 @@ use crate::store::model::{
     NewPollMessage, NotifyChannel, PollPayload, SecDns, TokenHash, TransferRecord, TransferStatus,
     TransferToken, WITHDRAWN_REGISTRAR,
 };
-use crate::store::{Change, Sequence, Store, StoreError};
+use crate::store::{Change, ReadSet, ReadSetAnswer, Sequence, Store, StoreError};
 
 const D: ObjectKind = ObjectKind::Domain;
 
@@ -506,8 +506,8 @@ pub(crate) async fn create<S: Store>(
     let name = &c.name;
     let parsed = policy::parse_domain_name(name)?;
     // Every read the rules below need goes out at once (the name, the contacts, the name
-    // servers): on PostgreSQL they travel together, and with other sessions' reads, instead
-    // of one round trip after another. The rules still apply one by one in the order
+    // servers), as one read set: on PostgreSQL in one query, shared with other sessions'
+    // reads, instead of one round trip after another. The rules still apply one by one in the order
     // above, so a create wrong in several ways gets the same refusal as before.
     let mut contact_ids: Vec<&ContactId> = c
         .registrant
@@ -519,17 +519,18 @@ pub(crate) async fn create<S: Store>(
         super::dedup(&mut ns);
         ns
     });
-    let (exists, contact_reads, ns_exist) = futures_util::future::join3(
-        ctx.store.domains_exist(std::slice::from_ref(name)),
-        futures_util::future::join_all(contact_ids.iter().map(|id| ctx.store.contact(id))),
-        async {
-            match &listed_ns {
-                Ok(ns) if !ns.is_empty() => ctx.store.hosts_exist(ns).await,
-                _ => Ok(Vec::new()),
-            }
-        },
-    )
-    .await;
+    let ReadSetAnswer {
+        domains_exist: exists,
+        contacts: contact_reads,
+        hosts_exist: ns_exist,
+    } = ctx
+        .store
+        .read_set(ReadSet {
+            domains_exist: std::slice::from_ref(name),
+            contacts: &contact_ids,
+            hosts_exist: listed_ns.as_deref().unwrap_or_default(),
+        })
+        .await;
     let read_contact = |id: &ContactId| {
         let read = contact_ids
             .iter()

@@ -48,6 +48,28 @@ pub use model::{
     TransferToken,
 };
 
+/// Reads by key that a command makes together: see [`Store::read_set`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadSet<'a> {
+    /// Names to test for a domain ([`Store::domains_exist`]).
+    pub domains_exist: &'a [DomainName],
+    /// Contacts to read ([`Store::contact`]).
+    pub contacts: &'a [&'a ContactId],
+    /// Names to test for a host ([`Store::hosts_exist`]).
+    pub hosts_exist: &'a [HostName],
+}
+
+/// The answers to a [`ReadSet`], part by part, each in the order of its keys.
+#[derive(Debug, Clone)]
+pub struct ReadSetAnswer {
+    /// For each name, whether a domain has it.
+    pub domains_exist: Result<Vec<bool>, StoreError>,
+    /// For each id, the contact if there is one.
+    pub contacts: Vec<Result<Option<Contact>, StoreError>>,
+    /// For each name, whether a host has it.
+    pub hosts_exist: Result<Vec<bool>, StoreError>,
+}
+
 /// What the registry logic needs from persistence, in EPP terms.
 ///
 /// Every method returns a `Send` future so a server can drive sessions on a multi-threaded
@@ -108,6 +130,36 @@ pub trait Store: Send + Sync {
         &self,
         names: &[HostName],
     ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
+
+    /// Several reads by key that a command needs together (a create's existence checks
+    /// and the contacts its rules look at), made at once. The default runs them side by
+    /// side; a database store may answer them in one round trip. Each part's answer is the
+    /// one its own method would give; empty parts are not read.
+    fn read_set(&self, reads: ReadSet<'_>) -> impl Future<Output = ReadSetAnswer> + Send {
+        async move {
+            let (domains_exist, contacts, hosts_exist) = futures_util::future::join3(
+                async {
+                    if reads.domains_exist.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    self.domains_exist(reads.domains_exist).await
+                },
+                futures_util::future::join_all(reads.contacts.iter().map(|id| self.contact(id))),
+                async {
+                    if reads.hosts_exist.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    self.hosts_exist(reads.hosts_exist).await
+                },
+            )
+            .await;
+            ReadSetAnswer {
+                domains_exist,
+                contacts,
+                hosts_exist,
+            }
+        }
+    }
 
     /// Whether another object refers to the contact or host (the derived `linked`
     /// status); `false` for other keys and missing objects.

@@ -30,7 +30,7 @@ use epp_xml::{ClTrid, ClientId, ContactId, Date, DomainName, HostName, Password,
 use futures_util::future::join_all;
 
 use super::model::*;
-use super::{Change, ChangeMeta, ChangeSet, Store, StoreError};
+use super::{Change, ChangeMeta, ChangeSet, ReadSet, Store, StoreError};
 
 /// The future of one suite case.
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
@@ -98,6 +98,7 @@ macro_rules! store_behaviour_suite {
             domain_listings_filter_and_page,
             contact_and_host_listings_filter_and_page,
             existence_checks_answer_per_name,
+            read_sets_answer_part_by_part,
             concurrent_creates_of_one_name_have_one_winner,
             concurrent_updates_have_one_winner,
             concurrent_independent_commits_are_isolated,
@@ -2180,6 +2181,69 @@ pub async fn existence_checks_answer_per_name<S: Store>(store: &S) {
         [false, true]
     );
     assert!(store.domains_exist(&[]).await.unwrap().is_empty());
+}
+
+/// A read set answers each part as that part's own method does, in its keys' order.
+pub async fn read_sets_answer_part_by_part<S: Store>(store: &S) {
+    base(store).await;
+    commit1(store, "reg1", Change::CreateDomain(base_domain("a.no")))
+        .await
+        .unwrap();
+    let domains = [dn("b.no"), dn("a.no"), dn("A.NO")];
+    let (org, role, missing, lower) = (
+        ctid("ORG1O"),
+        ctid("ROLE1R"),
+        ctid("NONE1P"),
+        ctid("role1r"),
+    );
+    let contacts = [&role, &missing, &org, &lower, &role];
+    let hosts = [hn("ns3.example.net"), hn("ns2.example.net")];
+    let answer = store
+        .read_set(ReadSet {
+            domains_exist: &domains,
+            contacts: &contacts,
+            hosts_exist: &hosts,
+        })
+        .await;
+    assert_eq!(answer.domains_exist.unwrap(), [false, true, true]);
+    assert_eq!(answer.hosts_exist.unwrap(), [false, true]);
+    let got: Vec<Option<Contact>> = answer.contacts.into_iter().map(Result::unwrap).collect();
+    assert_eq!(got.len(), 5);
+    for (id, got) in contacts.iter().zip(&got) {
+        assert_eq!(got, &store.contact(id).await.unwrap(), "{id}");
+    }
+    assert_eq!(got[0].as_ref().unwrap().id, role);
+    assert_eq!(got[2].as_ref().unwrap().id, org);
+    assert!(got[1].is_none() && got[3].is_none());
+
+    // Any part may be empty; the others are answered alike.
+    let answer = store
+        .read_set(ReadSet {
+            domains_exist: &domains[1..2],
+            contacts: &contacts[..1],
+            ..ReadSet::default()
+        })
+        .await;
+    assert_eq!(answer.domains_exist.unwrap(), [true]);
+    assert_eq!(answer.contacts.len(), 1);
+    assert_eq!(
+        answer.contacts[0].as_ref().unwrap().as_ref().unwrap().id,
+        role
+    );
+    assert!(answer.hosts_exist.unwrap().is_empty());
+    let answer = store
+        .read_set(ReadSet {
+            hosts_exist: &hosts,
+            ..ReadSet::default()
+        })
+        .await;
+    assert!(answer.domains_exist.unwrap().is_empty());
+    assert!(answer.contacts.is_empty());
+    assert_eq!(answer.hosts_exist.unwrap(), [false, true]);
+    let answer = store.read_set(ReadSet::default()).await;
+    assert!(answer.domains_exist.unwrap().is_empty());
+    assert!(answer.contacts.is_empty());
+    assert!(answer.hosts_exist.unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ use crate::store::model::{
     Notification, ObjectKey, PollSummary, PolledMessage, Registrar, ReplayRecord, Sequence,
     TransferToken,
 };
-use crate::store::{ChangeSet, CommitReceipt, Store, StoreError};
+use crate::store::{ChangeSet, CommitReceipt, ReadSet, ReadSetAnswer, Store, StoreError};
 
 /// Answers that replace the wrapped store's; each `None` leaves the call to it.
 pub trait Hooks: Send + Sync {
@@ -91,6 +91,9 @@ impl<S: Store, H: Hooks> Store for Intercept<S, H> {
     }
     async fn hosts_exist(&self, names: &[HostName]) -> Result<Vec<bool>, StoreError> {
         self.inner.hosts_exist(names).await
+    }
+    async fn read_set(&self, reads: ReadSet<'_>) -> ReadSetAnswer {
+        self.inner.read_set(reads).await
     }
     async fn is_linked(&self, object: &ObjectKey) -> Result<bool, StoreError> {
         self.inner.is_linked(object).await
