@@ -82,6 +82,51 @@ pub(crate) fn domain_json(
     )
 }
 
+/// The replay record the server stores with a domain create (`Change::RecordReplay`):
+/// the command's digest line (here a unique number of the same length), then the response
+/// as the server writes it.
+pub(crate) fn create_replay(
+    name: &str,
+    unique: u64,
+    cl_trid: &str,
+    sv_trid: &str,
+    ex_date: Timestamp,
+) -> Vec<u8> {
+    let now = now();
+    format!(
+        r#"EPP-REPLAY {unique:032x}
+<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<epp xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="urn:ietf:params:xml:ns:epp-1.0" xsi:schemaLocation="urn:ietf:params:xml:ns:epp-1.0 epp-1.0.xsd">
+ <response>
+  <result code="1000">
+   <msg>Command completed successfully</msg>
+  </result>
+  <resData>
+   <domain:creData xmlns="urn:ietf:params:xml:ns:domain-1.0" xmlns:domain="urn:ietf:params:xml:ns:domain-1.0" xsi:schemaLocation="urn:ietf:params:xml:ns:domain-1.0 domain-1.0.xsd">
+    <domain:name>{name}</domain:name>
+    <domain:crDate>{now}</domain:crDate>
+    <domain:exDate>{ex_date}</domain:exDate>
+   </domain:creData>
+  </resData>
+  <extension>
+   <conditions xmlns="http://www.norid.no/xsd/no-ext-result-1.0" xsi:schemaLocation="http://www.norid.no/xsd/no-ext-result-1.0 no-ext-result-1.0.xsd">
+    <condition code="EC001024" severity="info">
+     <msg>Command completed</msg>
+     <details>Domain [{name}] has been created.</details>
+    </condition>
+   </conditions>
+  </extension>
+  <trID>
+   <clTRID>{cl_trid}</clTRID>
+   <svTRID>{sv_trid}</svTRID>
+  </trID>
+ </response>
+</epp>
+"#
+    )
+    .into_bytes()
+}
+
 /// Writes the fixtures.
 pub(crate) async fn load(store: &AnyStore, settings: &Settings) -> Result<()> {
     let mut roids = Roids(900_000_000);

@@ -462,7 +462,8 @@ async fn idle(target: &Target, settings: &Settings, server: &Server) -> (Stats, 
 static RAW_ROID: AtomicU64 = AtomicU64::new(100_000_000_000);
 
 /// The create transaction straight on the store (the change set the server commits for
-/// a domain create, domain and history row), `settings.sessions` in flight.
+/// a domain create: the domain, its history row and the command's replay record),
+/// `settings.sessions` in flight.
 async fn raw_create(store: &AnyStore, settings: &Settings) -> (Stats, Duration) {
     let ops = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -490,6 +491,9 @@ async fn raw_create(store: &AnyStore, settings: &Settings) -> (Stats, Duration) 
                 // Unique across the rounds of a run (each round's names are its own).
                 let roid = RAW_ROID.fetch_add(1, Ordering::Relaxed);
                 let json = fixtures::domain_json(&name, roid, reg, &fixtures::holder(reg, k), year);
+                let cl_trid = format!("RAW-{}-{t}-{k}", settings.run_id);
+                let sv_trid = format!("{}-RAWSV-{t}-{k}-NORID", fixtures::now().unix_micros());
+                let replay = fixtures::create_replay(&name, roid, &cl_trid, &sv_trid, year);
                 let set = Domain::from_json(&json, 0)
                     .map_err(|e| e.to_string())
                     .and_then(|d| {
@@ -499,15 +503,15 @@ async fn raw_create(store: &AnyStore, settings: &Settings) -> (Stats, Duration) 
                                     .map_err(|e| e.to_string())?,
                             ),
                             time: fixtures::now(),
-                            cl_trid: Some(
-                                ClTrid::new(format!("RAW-{t}-{k}")).map_err(|e| e.to_string())?,
-                            ),
-                            sv_trid: Some(
-                                SvTrid::new(format!("RAWSV-{t}-{k}")).map_err(|e| e.to_string())?,
-                            ),
+                            cl_trid: Some(ClTrid::new(cl_trid).map_err(|e| e.to_string())?),
+                            sv_trid: Some(SvTrid::new(sv_trid).map_err(|e| e.to_string())?),
                             command: "domain:create".into(),
                         })
-                        .with(Change::CreateDomain(d)))
+                        .with(Change::CreateDomain(d))
+                        .with(Change::RecordReplay {
+                            response: replay,
+                            replaces_before: fixtures::now(),
+                        }))
                     });
                 let set = match set {
                     Ok(s) => s,
