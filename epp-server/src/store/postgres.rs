@@ -1015,7 +1015,7 @@ impl Store for PgStore {
             },
             Err(e) => ReadSetAnswer {
                 domains_exist: Err(e.clone()),
-                contacts: vec![Err(e.clone()); reads.contacts.len()],
+                contacts: vec![Err(e.clone()); c],
                 hosts_exist: Err(e),
             },
         }

@@ -507,8 +507,8 @@ pub(crate) async fn create<S: Store>(
     let parsed = policy::parse_domain_name(name)?;
     // Every read the rules below need goes out at once (the name, the contacts, the name
     // servers), as one read set: on PostgreSQL in one query, shared with other sessions'
-    // reads, instead of one round trip after another. The rules still apply one by one in the order
-    // above, so a create wrong in several ways gets the same refusal as before.
+    // reads, instead of one round trip after another. The rules still apply one by one in
+    // the order above, so a create wrong in several ways gets the same refusal as before.
     let mut contact_ids: Vec<&ContactId> = c
         .registrant
         .iter()
