@@ -662,11 +662,7 @@ async fn query_keys(conn: &mut PgConn, keys: &[(Lookup, &str)]) -> Result<Found,
         .map_err(map_error)?;
         for row in &rows {
             let key: String = row.try_get(0).map_err(map_error)?;
-            let value = match first {
-                Lookup::Exists(_) => (0, String::new()),
-                Lookup::Get(_) => stored(row, 1)?,
-            };
-            found.insert((first, key), value);
+            found.insert((first, key), stored(row, first, 1)?);
         }
         return Ok(found);
     }
@@ -690,17 +686,17 @@ async fn query_keys(conn: &mut PgConn, keys: &[(Lookup, &str)]) -> Result<Found,
             .map(Lookup::from_index)
             .ok_or_else(|| DbError::Other(format!("read set row of lookup {index}")))?;
         let key: String = row.try_get(1).map_err(map_error)?;
-        let value = match lookup {
-            Lookup::Exists(_) => (0, String::new()),
-            Lookup::Get(_) => stored(row, 2)?,
-        };
-        found.insert((lookup, key), value);
+        found.insert((lookup, key), stored(row, lookup, 2)?);
     }
     Ok(found)
 }
 
-/// The version and data in columns `at` and `at + 1`.
-fn stored(row: &tokio_postgres::Row, at: usize) -> Result<Stored, DbError> {
+/// What a row stores for the lookup: for `Get`, the version and data in columns `at` and
+/// `at + 1`; for `Exists`, 0 and nothing.
+fn stored(row: &tokio_postgres::Row, lookup: Lookup, at: usize) -> Result<Stored, DbError> {
+    if let Lookup::Exists(_) = lookup {
+        return Ok((0, String::new()));
+    }
     let version: i64 = row.try_get(at).map_err(map_error)?;
     let version = u64::try_from(version)
         .map_err(|_| DbError::Other(format!("negative version {version}")))?;
