@@ -157,7 +157,9 @@ struct Pool {
     retries: AtomicU64,
     lookups: AtomicU64,
     lookup_queries: AtomicU64,
-    idle: Mutex<Vec<PgConn>>,
+    /// Idle connections, by [`Plans`].
+    idle: Mutex<[Vec<PgConn>; 2]>,
+    /// Connections checked out, of either kind: at most `size`.
     permits: Semaphore,
     size: usize,
     max_attempts: u32,
@@ -188,7 +190,7 @@ impl PgStore {
                 retries: AtomicU64::new(0),
                 lookups: AtomicU64::new(0),
                 lookup_queries: AtomicU64::new(0),
-                idle: Mutex::new(Vec::new()),
+                idle: Mutex::new(Default::default()),
                 permits: Semaphore::new(size),
                 size,
                 max_attempts: config.max_attempts.max(1),
@@ -210,7 +212,14 @@ impl PgStore {
         }
     }
 
+    /// A connection of the default kind ([`Plans::Auto`]).
     async fn conn(&self) -> Result<Pooled<'_>, StoreError> {
+        self.conn_with(Plans::Auto).await
+    }
+
+    /// A connection whose statements are planned as `plans` says: an idle one of that
+    /// kind, else an idle one of the other kind switched over (one `SET`), else a new one.
+    async fn conn_with(&self, plans: Plans) -> Result<Pooled<'_>, StoreError> {
         let permit = self
             .inner
             .permits
@@ -218,10 +227,21 @@ impl PgStore {
             .await
             .map_err(|_| StoreError::Unavailable("the connection pool is closed".into()))?;
         loop {
-            let idle = lock(&self.inner.idle).pop();
+            let idle = {
+                let mut idle = lock(&self.inner.idle);
+                let other = plans.other() as usize;
+                idle[plans as usize].pop().or_else(|| idle[other].pop())
+            };
             match idle {
                 Some(c) if c.client.is_closed() => continue,
-                Some(c) => {
+                Some(mut c) => {
+                    if c.plans != plans {
+                        // A connection that cannot take the SET is gone: try the next.
+                        if c.client.batch_execute(plans.switch_sql()).await.is_err() {
+                            continue;
+                        }
+                        c.plans = plans;
+                    }
                     return Ok(Pooled {
                         conn: Some(c),
                         pool: &self.inner,
@@ -234,11 +254,18 @@ impl PgStore {
         let client = connect(&self.inner.config)
             .await
             .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))?;
+        if plans != Plans::Auto {
+            client
+                .batch_execute(plans.switch_sql())
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))?;
+        }
         Ok(Pooled {
             conn: Some(PgConn {
                 client,
                 statements: HashMap::new(),
                 in_transaction: false,
+                plans,
             }),
             pool: &self.inner,
             _permit: permit,
@@ -348,16 +375,16 @@ pub(crate) async fn status_postgres(
 /// connection gone (the server restarted, or ended the session) runs once more on a new
 /// connection.
 macro_rules! read_with {
-    ($self:ident, $f:path $(, $arg:expr)*) => {{
+    (@ $plans:expr; $self:ident, $f:path $(, $arg:expr)*) => {{
         let first = {
-            let mut pooled = $self.conn().await?;
+            let mut pooled = $self.conn_with($plans).await?;
             $f(pooled.get()? $(, $arg)*)
                 .await
                 .map_err(TxError::into_store_error)
         };
         match first {
             Err(StoreError::Unavailable(_)) => {
-                let mut pooled = $self.conn().await?;
+                let mut pooled = $self.conn_with($plans).await?;
                 $f(pooled.get()? $(, $arg)*)
                     .await
                     .map_err(TxError::into_store_error)
@@ -365,6 +392,9 @@ macro_rules! read_with {
             other => other,
         }
     }};
+    ($self:ident, $f:path $(, $arg:expr)*) => {
+        read_with!(@ Plans::Auto; $self, $f $(, $arg)*)
+    };
 }
 
 /// How many numbers one `allocate_id` round trip takes from a sequence.
@@ -628,7 +658,7 @@ impl PgStore {
     /// once on a connection found closed, as every read).
     async fn batch_query(&self, keys: &[(Lookup, &str)]) -> Result<Found, StoreError> {
         self.inner.lookup_queries.fetch_add(1, Ordering::Relaxed);
-        read_with!(self, query_keys, keys)
+        read_with!(@ Plans::Generic; self, query_keys, keys)
     }
 
     /// Answers a read at once, in a query of its own.
@@ -767,6 +797,45 @@ struct PgConn {
     /// Set while a transaction is open: a connection dropped in that state (its commit
     /// future was cancelled) is closed, not returned to the pool.
     in_transaction: bool,
+    /// How its statements are planned.
+    plans: Plans,
+}
+
+/// How a connection's prepared statements are planned (PostgreSQL's `plan_cache_mode`).
+///
+/// Under the default, `auto`, PostgreSQL plans a prepared statement for its parameters'
+/// values (a custom plan) for the first five executions, and from then on uses the
+/// generic plan unless that is estimated to cost more. For the reads by key, `= ANY($1)`
+/// on a populated table, it is: the generic plan assumes ten keys, a custom plan counts
+/// them. So each execution was planned again: 18 % of PostgreSQL's samples in a check
+/// storm. Those reads run on connections that always use the generic plan, planned once
+/// per connection (PostgreSQL's CPU per check 12 % less, per create 9 % less:
+/// docs/BENCHMARKS.md); every other statement keeps the default, where a range
+/// (`ex_date < $1`, `created < $1`) gets the plan its value needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plans {
+    /// `plan_cache_mode` as the URL, role or database sets it (`auto` unless set): what
+    /// a connection has when opened, and again after `RESET`.
+    Auto = 0,
+    /// `force_generic_plan`: the reads by key ([`query_keys`]).
+    Generic = 1,
+}
+
+impl Plans {
+    fn other(self) -> Self {
+        match self {
+            Self::Auto => Self::Generic,
+            Self::Generic => Self::Auto,
+        }
+    }
+
+    /// Switches a connection of the other kind to this one.
+    fn switch_sql(self) -> &'static str {
+        match self {
+            Self::Auto => "RESET plan_cache_mode",
+            Self::Generic => "SET plan_cache_mode = force_generic_plan",
+        }
+    }
 }
 
 /// A connection checked out of the pool; returned on drop if it is reusable.
@@ -790,7 +859,7 @@ impl Drop for Pooled<'_> {
             && !c.in_transaction
             && !c.client.is_closed()
         {
-            lock(&self.pool.idle).push(c);
+            lock(&self.pool.idle)[c.plans as usize].push(c);
         }
     }
 }
@@ -1161,5 +1230,138 @@ impl PgStore {
             }
         }
         Err(StoreError::Contention { attempts })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::future::Future;
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// Runs `f` on a store in a fresh schema (dropped after), with `options` in the URL's
+    /// connection options; skipped (with a notice) without `EPP_TEST_PG_URL`.
+    fn with_store<F: Future<Output = ()>>(
+        pool_size: usize,
+        options: Option<&str>,
+        f: impl FnOnce(PgStore) -> F,
+    ) {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let url = match std::env::var("EPP_TEST_PG_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                eprintln!("skipping PostgreSQL store test: EPP_TEST_PG_URL is not set");
+                return;
+            }
+        };
+        let schema = format!(
+            "plans_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut config = PostgresConfig::new(url.clone());
+            if let Some(options) = options {
+                // Carry the options in the store's own configuration.
+                config.url = format!(
+                    "{url}{}options={}",
+                    if url.contains('?') { "&" } else { "?" },
+                    options.replace(' ', "%20").replace('=', "%3D")
+                );
+            }
+            config.schema = Some(schema.clone());
+            config.pool_size = pool_size;
+            let store = PgStore::connect(&config).await.unwrap();
+            f(store).await;
+            let client = connect(&url.parse().unwrap()).await.unwrap();
+            client
+                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await
+                .unwrap();
+        });
+    }
+
+    async fn show_plan_cache_mode(store: &PgStore, plans: Plans) -> String {
+        let mut pooled = store.conn_with(plans).await.unwrap();
+        let conn = pooled.get().unwrap();
+        let row = conn
+            .client
+            .query_one("SHOW plan_cache_mode", &[])
+            .await
+            .unwrap();
+        row.get(0)
+    }
+
+    #[test]
+    fn reads_by_key_are_planned_once_per_connection() {
+        with_store(4, None, |store| async move {
+            // One read at a time: each takes the free query slot and the same connection.
+            for n in 2..14 {
+                let keys: Vec<String> = (0..n).map(|i| format!("k{i}.no")).collect();
+                let found = store
+                    .exist(Table::Domains, keys.iter().map(String::as_str))
+                    .await
+                    .unwrap();
+                assert_eq!(found, vec![false; n]);
+            }
+            let mut pooled = store.conn_with(Plans::Generic).await.unwrap();
+            let conn = pooled.get().unwrap();
+            let row = conn
+                .client
+                .query_one(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+                     WHERE statement = $1",
+                    &[&Lookup::Exists(Table::Domains).sql()],
+                )
+                .await
+                .unwrap();
+            let (generic, custom): (i64, i64) = (row.get(0), row.get(1));
+            // Under `auto` the first five are custom plans, and on a populated table all.
+            assert_eq!((generic, custom), (12, 0));
+            drop(pooled);
+            assert_eq!(
+                show_plan_cache_mode(&store, Plans::Generic).await,
+                "force_generic_plan"
+            );
+            assert_eq!(show_plan_cache_mode(&store, Plans::Auto).await, "auto");
+        });
+    }
+
+    #[test]
+    fn one_connection_switches_kind_and_back_to_the_configured_mode() {
+        // The URL's own setting is what the other statements keep.
+        with_store(
+            1,
+            Some("-c plan_cache_mode=force_custom_plan"),
+            |store| async move {
+                for _ in 0..2 {
+                    assert_eq!(
+                        show_plan_cache_mode(&store, Plans::Auto).await,
+                        "force_custom_plan"
+                    );
+                    assert_eq!(
+                        show_plan_cache_mode(&store, Plans::Generic).await,
+                        "force_generic_plan"
+                    );
+                    let found = store
+                        .exist(
+                            Table::Hosts,
+                            ["ns1.example.no", "ns2.example.no"].into_iter(),
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(found, [false, false]);
+                }
+                // One connection served both kinds.
+                let idle = lock(&store.inner.idle);
+                assert_eq!(idle.iter().map(Vec::len).sum::<usize>(), 1);
+            },
+        );
     }
 }
