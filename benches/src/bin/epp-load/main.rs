@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
 
 mod client;
+mod cpu;
 mod docs;
 mod echo;
 mod fixtures;

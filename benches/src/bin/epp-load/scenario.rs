@@ -15,6 +15,7 @@ use tokio::sync::{Barrier, Semaphore};
 
 use crate::anyhow_lite::{Context, Result};
 use crate::client::{Conn, Target, connector};
+use crate::cpu::{CpuTimes, Meter};
 use crate::echo::EchoProcess;
 use crate::fixtures::{self, RENEW_POOL, registrar_of};
 use crate::server::{Db, Server};
@@ -549,6 +550,7 @@ fn outcome(name: &str, stats: Stats, elapsed: Duration, rss: u64, extra: Value) 
         summary: stats.summary(elapsed),
         server_rss_kib: rss,
         extra,
+        cpu: None,
     }
 }
 
@@ -638,46 +640,58 @@ pub(crate) async fn run_all(
             } else {
                 1
             };
+            let meter = Meter {
+                server: Some(server.pid()),
+                echo: match &baseline {
+                    Some(Baseline::Echo(echo)) => Some(echo.process.pid()),
+                    _ => None,
+                },
+                postgres: matches!(db, Db::Postgres { .. }),
+            };
             let mut stats = Stats::default();
             let mut elapsed = Duration::ZERO;
+            let mut cpu = CpuTimes::default();
             let mut base_stats = Stats::default();
             let mut base_elapsed = Duration::ZERO;
+            let mut base_cpu = CpuTimes::default();
             let mut ratios = Vec::new();
             for round in 0..rounds {
                 let round_settings = settings.round(round, rounds);
+                let before = meter.now();
                 let (alive, st, el) =
                     timed(name, std::mem::take(&mut sessions), &round_settings, op).await;
+                cpu += meter.now() - before;
                 sessions = alive;
                 let rate = st.rate(el);
                 stats.merge(st);
                 elapsed += el;
+                let before = meter.now();
                 let (bst, bel) = match &mut baseline {
                     Some(Baseline::Echo(echo)) => echo.round(&round_settings).await,
                     Some(Baseline::RawCreate) => raw_create(&store, &round_settings).await,
                     None => continue,
                 };
+                base_cpu += meter.now() - before;
                 let base_rate = bst.rate(bel);
                 ratios.push(rate / base_rate.max(1e-9));
                 base_stats.merge(bst);
                 base_elapsed += bel;
             }
-            report
-                .outcomes
-                .push(outcome(name, stats, elapsed, server.rss_kib(), Value::Null));
+            let mut measured = outcome(name, stats, elapsed, server.rss_kib(), Value::Null);
+            measured.cpu = Some(cpu);
+            report.outcomes.push(measured);
             let rounds_json = json!({"rounds": rounds, "round_ratios": ratios.iter().map(|r| round(*r, 3)).collect::<Vec<_>>()});
-            match baseline {
+            let mut base = match baseline {
                 Some(Baseline::Echo(echo)) => {
-                    report
-                        .outcomes
-                        .push(echo.finish(base_stats, base_elapsed, rounds_json).await);
+                    echo.finish(base_stats, base_elapsed, rounds_json).await
                 }
                 Some(Baseline::RawCreate) => {
-                    report
-                        .outcomes
-                        .push(raw_create_outcome(base_stats, base_elapsed, rounds_json));
+                    raw_create_outcome(base_stats, base_elapsed, rounds_json)
                 }
-                None => {}
-            }
+                None => continue,
+            };
+            base.cpu = Some(base_cpu);
+            report.outcomes.push(base);
             continue;
         }
         match scenario {

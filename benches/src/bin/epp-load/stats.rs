@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::cpu::CpuTimes;
 use crate::{Backend, Settings};
 
 /// What one task saw.
@@ -140,6 +141,9 @@ pub(crate) struct Outcome {
     pub(crate) server_rss_kib: u64,
     /// Scenario-specific figures.
     pub(crate) extra: Value,
+    /// The CPU time each side used while the scenario ran (timed scenarios and their
+    /// baselines).
+    pub(crate) cpu: Option<CpuTimes>,
 }
 
 /// Everything one run measured.
@@ -241,6 +245,9 @@ impl Report {
             "scenarios": self.outcomes.iter().map(|o| {
                 let mut v = o.summary.to_json();
                 v["server_rss_kib"] = json!(o.server_rss_kib);
+                if let Some(cpu) = &o.cpu {
+                    v["cpu_us_per_op"] = cpu.per_op_json(o.summary.ops, o.summary.seconds);
+                }
                 v["extra"] = o.extra.clone();
                 (o.name.clone(), v)
             }).collect::<serde_json::Map<_, _>>(),
@@ -292,6 +299,17 @@ impl Report {
                 "{:<18} {:>9} {:>11.1} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>10}  {errors}",
                 o.name, x.ops, x.rate, x.p50_ms, x.p90_ms, x.p99_ms, x.max_ms, rss
             );
+            if let Some(cpu) = &o.cpu {
+                let per_op = cpu.per_op_json(o.summary.ops, o.summary.seconds);
+                let sides = per_op
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = writeln!(s, "{:<18} CPU µs per op: {sides}", "");
+            }
             if !o.extra.is_null() {
                 let _ = writeln!(s, "{:<18} {}", "", o.extra);
             }
