@@ -154,8 +154,8 @@ fn check_report(r: &Value) {
     assert!(sc["check"]["server_rss_kib"].as_u64().unwrap() > 0, "{r}");
 
     // Where the CPU went, per operation, for the timed scenarios and the baselines: the
-    // server and the client in each scenario, the echo server in its baseline, and only
-    // the client (and database) in the raw create, which runs in epp-load.
+    // server and the client in each scenario, the echo server in its baseline, the client
+    // in the raw create (it commits from epp-load).
     let cpu = |name: &str, side: &str| sc[name]["cpu_us_per_op"][side].as_f64();
     for name in ["check", "info", "mix", "create"] {
         for side in ["server", "client", "total"] {
@@ -163,12 +163,7 @@ fn check_report(r: &Value) {
         }
     }
     assert!(cpu("echo", "echo_server").unwrap_or(0.0) > 0.0, "{r}");
-    assert!(cpu("echo", "server").is_none(), "the server was idle: {r}");
     assert!(cpu("rawcreate", "client").unwrap_or(0.0) > 0.0, "{r}");
-    assert!(
-        cpu("rawcreate", "server").is_none(),
-        "the server was idle: {r}"
-    );
     assert!(sc["dropcatch"]["cpu_us_per_op"].is_null(), "{r}");
 
     // The echo baseline answered with the server's own check response.
