@@ -85,18 +85,17 @@ pub(crate) struct Meter {
 impl Meter {
     /// The CPU time each side has used so far. A process that cannot be read counts 0.
     pub(crate) fn now(&self) -> CpuTimes {
-        let of = |pid: Option<u32>| {
-            pid.and_then(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        // `process` is a pid or `self`.
+        let of = |process: &dyn std::fmt::Display| {
+            std::fs::read_to_string(format!("/proc/{process}/stat"))
+                .ok()
                 .and_then(|s| stat_seconds(&s))
                 .unwrap_or(0.0)
         };
         CpuTimes {
-            server: of(self.server),
-            client: std::fs::read_to_string("/proc/self/stat")
-                .ok()
-                .and_then(|s| stat_seconds(&s))
-                .unwrap_or(0.0),
-            echo: of(self.echo),
+            server: self.server.map_or(0.0, |p| of(&p)),
+            client: of(&"self"),
+            echo: self.echo.map_or(0.0, |p| of(&p)),
             postgres: if self.postgres {
                 named_seconds("postgres")
             } else {
