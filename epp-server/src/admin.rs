@@ -466,8 +466,12 @@ where
     F: FnOnce(AnyStore) -> Fut,
     Fut: std::future::Future<Output = Result<(), Error>>,
 {
+    // A short-lived writer: it would read every domain name for nothing, and hold the
+    // running server's check cache off while it lives (docs/check-cache.md).
+    let mut config = config.clone();
+    config.database.check_cache = false;
     runtime()?.block_on(async {
-        let store = open_store(config).await?;
+        let store = open_store(&config).await?;
         f(store).await
     })
 }

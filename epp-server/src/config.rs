@@ -230,6 +230,10 @@ pub struct DatabaseConfig {
     /// commits refresh it at once; other processes' (a second server, the admin command)
     /// show within this time.
     pub poll_summary_ttl: HumanDuration,
+    /// PostgreSQL: answer `<domain:check>` from memory while this process is the only
+    /// writer of the domains; exact, given up at once when another writer comes
+    /// (docs/check-cache.md). Holds every domain name. The admin command never does.
+    pub check_cache: bool,
 }
 
 impl Default for DatabaseConfig {
@@ -243,6 +247,7 @@ impl Default for DatabaseConfig {
             pool_size: 16,
             connect_timeout: HumanDuration::from_secs(5),
             poll_summary_ttl: HumanDuration::from_secs(1),
+            check_cache: true,
         }
     }
 }
@@ -906,6 +911,7 @@ impl Config {
                 c.schema.clone_from(&db.postgres_schema);
                 c.connect_timeout = db.connect_timeout.get();
                 c.poll_summary_ttl = db.poll_summary_ttl.get();
+                c.check_cache = db.check_cache;
                 StoreConfig::Postgres(c)
             }
         })

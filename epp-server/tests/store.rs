@@ -290,8 +290,8 @@ mod sqlite {
             assert_eq!(
                 first,
                 MigrationReport {
-                    applied: vec![1, 2],
-                    version: 2
+                    applied: vec![1, 2, 3],
+                    version: 3
                 }
             );
             let again = migrate(&config).await.unwrap();
@@ -299,7 +299,7 @@ mod sqlite {
                 again,
                 MigrationReport {
                     applied: vec![],
-                    version: 2
+                    version: 3
                 }
             );
             let conn = rusqlite::Connection::open(&path).unwrap();
@@ -320,7 +320,7 @@ mod sqlite {
             .unwrap();
             assert!(matches!(
                 migrate(&config).await,
-                Err(OpenError::DatabaseNewer { found: 7, known: 2 })
+                Err(OpenError::DatabaseNewer { found: 7, known: 3 })
             ));
         });
     }
@@ -581,7 +581,10 @@ mod postgres {
     #[test]
     fn concurrent_reads_by_key_share_queries_and_get_their_own_answers() {
         with_schema(|schema| async move {
-            let store = PgStore::connect(&schema.config()).await.unwrap();
+            // Checks from memory would not query at all (tested below).
+            let mut config = schema.config();
+            config.check_cache = false;
+            let store = PgStore::connect(&config).await.unwrap();
             base(&store).await;
             for (i, name) in ["a.no", "c.no", "e.no"].into_iter().enumerate() {
                 let mut d = base_domain(name);
@@ -802,10 +805,10 @@ mod postgres {
             let runs = futures_util::future::join_all((0..4).map(|_| migrate(&config))).await;
             let mut applied: Vec<i64> = runs.into_iter().flat_map(|r| r.unwrap().applied).collect();
             applied.sort_unstable();
-            assert_eq!(applied, [1, 2]);
+            assert_eq!(applied, [1, 2, 3]);
             let again = migrate(&config).await.unwrap();
             assert!(again.applied.is_empty());
-            assert_eq!(again.version, 2);
+            assert_eq!(again.version, 3);
         });
     }
 
@@ -860,5 +863,200 @@ mod postgres {
         let rt = runtime();
         let err = rt.block_on(PgStore::connect(&config)).unwrap_err();
         assert!(err.to_string().contains("schema name"), "{err}");
+    }
+
+    /// Waits up to ten seconds for `f` to hold.
+    async fn until(what: &str, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(Instant::now() < deadline, "waited ten seconds for {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A plain connection to the schema, as `psql` would have.
+    async fn plain(schema: &Schema) -> tokio_postgres::Client {
+        let mut config: tokio_postgres::Config = schema.url.parse().unwrap();
+        config.options(format!("-c search_path={}", schema.name));
+        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client
+    }
+
+    async fn delete(store: &PgStore, name: &str) {
+        let version = store.domain(&dn(name)).await.unwrap().unwrap().version;
+        commit1(
+            store,
+            "reg1",
+            Change::DeleteDomain {
+                name: dn(name),
+                version,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    /// docs/check-cache.md: alone on its schema, a process answers checks from memory,
+    /// and its own commits show in the next check.
+    #[test]
+    fn checks_are_answered_from_memory_while_this_process_is_the_only_writer() {
+        with_schema(|schema| async move {
+            let store = PgStore::connect(&schema.config()).await.unwrap();
+            base(&store).await;
+            commit1(&store, "reg1", Change::CreateDomain(base_domain("old.no")))
+                .await
+                .unwrap();
+            until("the cache", || store.check_cache_in_use()).await;
+            let names = [dn("old.no"), dn("new.no")];
+            let before = store.stats();
+            assert_eq!(store.domains_exist(&names).await.unwrap(), [true, false]);
+            commit1(&store, "reg1", Change::CreateDomain(base_domain("new.no")))
+                .await
+                .unwrap();
+            assert_eq!(store.domains_exist(&names).await.unwrap(), [true, true]);
+            let after = store.stats();
+            assert_eq!(after.lookup_queries, before.lookup_queries);
+            assert_eq!(after.checks_from_memory - before.checks_from_memory, 4);
+            delete(&store, "old.no").await;
+            let before = store.stats();
+            assert_eq!(store.domains_exist(&names).await.unwrap(), [false, true]);
+            let after = store.stats();
+            assert_eq!(after.lookup_queries, before.lookup_queries);
+            assert_eq!(after.name_loads, 1);
+            // A refused commit leaves its name to the database until read once.
+            let refused =
+                commit1(&store, "reg1", Change::CreateDomain(base_domain("new.no"))).await;
+            assert!(refused.is_err());
+            let before = store.stats();
+            for _ in 0..2 {
+                assert_eq!(store.domains_exist(&names).await.unwrap(), [false, true]);
+            }
+            let after = store.stats();
+            assert_eq!(after.lookup_queries - before.lookup_queries, 1);
+            assert!(store.check_cache_in_use());
+        });
+    }
+
+    /// Another writer of domains (the admin command's kind of store, `psql`) waits until
+    /// the cache is off, so a check made after its commit sees the commit; the cache comes
+    /// back with every name read again.
+    #[test]
+    fn another_writer_turns_the_cache_off_and_its_commit_shows_at_once() {
+        with_schema(|schema| async move {
+            let store = PgStore::connect(&schema.config()).await.unwrap();
+            base(&store).await;
+            until("the cache", || store.check_cache_in_use()).await;
+            let mut config = schema.config();
+            config.check_cache = false;
+            let admin = PgStore::connect(&config).await.unwrap();
+            commit1(
+                &admin,
+                "reg1",
+                Change::CreateDomain(base_domain("admin.no")),
+            )
+            .await
+            .unwrap();
+            assert!(!store.check_cache_in_use());
+            assert_eq!(
+                store.domains_exist(&[dn("admin.no")]).await.unwrap(),
+                [true]
+            );
+            until("the cache again", || store.check_cache_in_use()).await;
+            assert_eq!(store.stats().name_loads, 2);
+            let before = store.stats();
+            assert_eq!(
+                store.domains_exist(&[dn("admin.no")]).await.unwrap(),
+                [true]
+            );
+            assert_eq!(store.stats().lookup_queries, before.lookup_queries);
+            // By hand: the same.
+            plain(&schema)
+                .await
+                .batch_execute(
+                    "BEGIN; \
+                     DELETE FROM domain_contacts WHERE domain = 'admin.no'; \
+                     DELETE FROM domain_hosts WHERE domain = 'admin.no'; \
+                     DELETE FROM domains WHERE name = 'admin.no'; \
+                     COMMIT",
+                )
+                .await
+                .unwrap();
+            assert!(!store.check_cache_in_use());
+            assert_eq!(
+                store.domains_exist(&[dn("admin.no")]).await.unwrap(),
+                [false]
+            );
+            // A statement that adds no name (an update of other columns) does not wait.
+            plain(&schema)
+                .await
+                .batch_execute("UPDATE domains SET version = version WHERE name = 'none.no'")
+                .await
+                .unwrap();
+        });
+    }
+
+    /// Two server processes on one schema both read the database, and neither takes the
+    /// cache while the other runs; the one left takes it again.
+    #[test]
+    fn two_server_processes_read_the_database_until_one_is_left() {
+        with_schema(|schema| async move {
+            let a = PgStore::connect(&schema.config()).await.unwrap();
+            base(&a).await;
+            until("the cache", || a.check_cache_in_use()).await;
+            let b = PgStore::connect(&schema.config()).await.unwrap();
+            commit1(&b, "reg1", Change::CreateDomain(base_domain("b.no")))
+                .await
+                .unwrap();
+            assert!(!a.check_cache_in_use());
+            assert_eq!(a.domains_exist(&[dn("b.no")]).await.unwrap(), [true]);
+            // Past a's first retry.
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            assert!(!a.check_cache_in_use() && !b.check_cache_in_use());
+            commit1(&a, "reg1", Change::CreateDomain(base_domain("a.no")))
+                .await
+                .unwrap();
+            assert_eq!(b.domains_exist(&[dn("a.no")]).await.unwrap(), [true]);
+            drop(b);
+            until("the cache after b left", || a.check_cache_in_use()).await;
+            let before = a.stats();
+            assert_eq!(
+                a.domains_exist(&[dn("a.no"), dn("b.no"), dn("c.no")])
+                    .await
+                    .unwrap(),
+                [true, true, false]
+            );
+            assert_eq!(a.stats().checks_from_memory - before.checks_from_memory, 3);
+        });
+    }
+
+    /// The guard's connection lost (here terminated): its locks are gone, so the cache is
+    /// off until a new connection has them again.
+    #[test]
+    fn a_lost_guard_connection_turns_the_cache_off_until_it_is_back() {
+        with_schema(|schema| async move {
+            let store = PgStore::connect(&schema.config()).await.unwrap();
+            base(&store).await;
+            until("the cache", || store.check_cache_in_use()).await;
+            let killed: i64 = plain(&schema)
+                .await
+                .query_one(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_locks \
+                     WHERE locktype = 'advisory' AND objsubid = 1 AND objid <> 0 \
+                     AND classid = (hashtext($1)::bigint & 4294967295)::oid",
+                    &[&schema.name],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(killed, 1);
+            until("the cache off", || !store.check_cache_in_use()).await;
+            until("the cache back", || store.check_cache_in_use()).await;
+            assert_eq!(store.stats().name_loads, 2);
+            commit1(&store, "reg1", Change::CreateDomain(base_domain("x.no")))
+                .await
+                .unwrap();
+            assert_eq!(store.domains_exist(&[dn("x.no")]).await.unwrap(), [true]);
+        });
     }
 }

@@ -362,7 +362,18 @@ fn the_database_section_maps_to_the_store_configuration() {
             assert_eq!(p.schema.as_deref(), Some("epp_test"));
             assert_eq!(p.connect_timeout, std::time::Duration::from_secs(2));
             assert_eq!(p.poll_summary_ttl, std::time::Duration::ZERO);
+            assert!(p.check_cache, "on by default");
         }
+        other => panic!("{other:?}"),
+    }
+    let off = load(
+        "[database]\nbackend = \"postgres\"\npostgres_url = \"postgres://db/reg\"\n\
+         check_cache = false\n",
+        &[],
+    )
+    .unwrap();
+    match off.store_config().unwrap() {
+        StoreConfig::Postgres(p) => assert!(!p.check_cache),
         other => panic!("{other:?}"),
     }
     assert_eq!(

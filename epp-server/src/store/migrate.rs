@@ -49,6 +49,12 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0002_host_superordinate.sql"),
         backfill: Some(Backfill::HostSuperordinate),
     },
+    Migration {
+        version: 3,
+        name: "domains_writer_guard",
+        sql: include_str!("../../migrations/sqlite/0003_domains_writer_guard.sql"),
+        backfill: None,
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -63,6 +69,12 @@ const POSTGRES: &[Migration] = &[
         name: "host_superordinate",
         sql: include_str!("../../migrations/postgres/0002_host_superordinate.sql"),
         backfill: Some(Backfill::HostSuperordinate),
+    },
+    Migration {
+        version: 3,
+        name: "domains_writer_guard",
+        sql: include_str!("../../migrations/postgres/0003_domains_writer_guard.sql"),
+        backfill: None,
     },
 ];
 
@@ -376,8 +388,10 @@ mod tests {
             .iter()
             .map(|m| m.version)
             .collect();
-        assert_eq!(pending, [2]);
-        let applied = vec![(1, checksum(SQLITE[0].sql)), (2, checksum(SQLITE[1].sql))];
+        assert_eq!(pending, [2, 3]);
+        let applied: Vec<(i64, String)> = (SQLITE.iter())
+            .map(|m| (m.version, checksum(m.sql)))
+            .collect();
         assert!(plan(SQLITE, &applied).unwrap().is_empty());
         assert_eq!(plan(SQLITE, &[]).unwrap().len(), SQLITE.len());
         let edited = vec![(1, "0".repeat(16))];
@@ -419,7 +433,7 @@ mod tests {
             .unwrap();
         }
         let report = sqlite(&mut conn).unwrap();
-        assert_eq!(report.applied, [2]);
+        assert_eq!(report.applied, [2, 3]);
         let mut stmt = conn
             .prepare("SELECT roid, superordinate FROM hosts ORDER BY roid")
             .unwrap();

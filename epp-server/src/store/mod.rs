@@ -11,6 +11,7 @@
 //! To run a server, build a [`StoreConfig`] and call [`open`]: it migrates and returns an
 //! [`AnyStore`], which is a [`Store`] whichever backend was chosen.
 
+mod check_cache;
 mod engine;
 mod error;
 mod migrate;

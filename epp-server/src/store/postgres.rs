@@ -30,6 +30,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, NoTls, Statement};
 
+use super::check_cache::{self, Cached, CheckCache, domain_writes};
 use super::engine::Checks;
 use super::error::OpenError;
 use super::poll_cache::PollCache;
@@ -58,6 +59,10 @@ pub struct PostgresConfig {
     /// zero reads it for every response. This process's own commits refresh it at once;
     /// other processes' commits show within this time.
     pub poll_summary_ttl: Duration,
+    /// Answer `<domain:check>` from memory while this process is the only writer of the
+    /// domains (docs/check-cache.md). Off for processes that only write now and then,
+    /// such as the admin command: they would hold every name for nothing.
+    pub check_cache: bool,
 }
 
 impl std::fmt::Debug for PostgresConfig {
@@ -69,13 +74,15 @@ impl std::fmt::Debug for PostgresConfig {
             .field("max_attempts", &self.max_attempts)
             .field("connect_timeout", &self.connect_timeout)
             .field("application_name", &self.application_name)
+            .field("check_cache", &self.check_cache)
             .finish_non_exhaustive()
     }
 }
 
 impl PostgresConfig {
     /// The defaults for a URL: 16 connections, the default schema, 20 attempts, 5 s connect
-    /// timeout, application name `epp-server`, poll summaries kept for 1 s.
+    /// timeout, application name `epp-server`, poll summaries kept for 1 s, checks
+    /// answered from memory when this process is the only writer.
     ///
     /// Twenty attempts: on small tables PostgreSQL scans whole relations, and its
     /// SERIALIZABLE predicate locks then make every concurrent create conflict with every
@@ -91,6 +98,7 @@ impl PostgresConfig {
             connect_timeout: Duration::from_secs(5),
             application_name: "epp-server".into(),
             poll_summary_ttl: super::poll_cache::DEFAULT_TTL,
+            check_cache: true,
         }
     }
 
@@ -135,6 +143,10 @@ pub struct CommitStats {
     pub lookups: u64,
     /// Queries that answered them (fewer when reads arrived together and were batched).
     pub lookup_queries: u64,
+    /// Names of `<domain:check>` answered from memory (docs/check-cache.md).
+    pub checks_from_memory: u64,
+    /// Times every domain name was read into memory.
+    pub name_loads: u64,
 }
 
 /// The PostgreSQL [`Store`]. Cheap to clone; clones share the pool.
@@ -171,6 +183,8 @@ struct Pool {
     /// The query slots of each [`Lookup`] ([`BATCH_IN_FLIGHT`] each), shared by reads
     /// that find one free (they query at once) and the batchers.
     slots: [Arc<Semaphore>; CHANNELS],
+    /// Domain names for checks, when configured; its guard task holds a weak reference.
+    names: Option<Arc<CheckCache>>,
 }
 
 impl PgStore {
@@ -183,9 +197,25 @@ impl PgStore {
     pub async fn connect(config: &PostgresConfig) -> Result<Self, OpenError> {
         migrate_postgres(config).await?;
         let size = config.pool_size.max(1);
+        // This process's connections name it to the domains trigger (migration 0003).
+        let token = check_cache::new_token();
+        let mut driver = config.driver_config()?;
+        let options = match driver.get_options() {
+            Some(o) => format!("{o} -c epp.writer={token}"),
+            None => format!("-c epp.writer={token}"),
+        };
+        driver.options(options);
+        let names = config.check_cache.then(|| Arc::new(CheckCache::default()));
+        if let Some(names) = &names {
+            tokio::spawn(check_cache::guard(
+                driver.clone(),
+                Arc::downgrade(names),
+                token,
+            ));
+        }
         Ok(Self {
             inner: Arc::new(Pool {
-                config: config.driver_config()?,
+                config: driver,
                 commits: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
                 lookups: AtomicU64::new(0),
@@ -198,6 +228,7 @@ impl PgStore {
                 blocks: Mutex::new(HashMap::new()),
                 batchers: Mutex::new(Default::default()),
                 slots: std::array::from_fn(|_| Arc::new(Semaphore::new(BATCH_IN_FLIGHT))),
+                names,
             }),
         })
     }
@@ -209,7 +240,15 @@ impl PgStore {
             retries: self.inner.retries.load(Ordering::Relaxed),
             lookups: self.inner.lookups.load(Ordering::Relaxed),
             lookup_queries: self.inner.lookup_queries.load(Ordering::Relaxed),
+            checks_from_memory: self.inner.names.as_ref().map_or(0, |n| n.answered()),
+            name_loads: self.inner.names.as_ref().map_or(0, |n| n.loads()),
         }
+    }
+
+    /// Whether `<domain:check>` is answered from memory now: configured, and this process
+    /// is the only writer of the domains (docs/check-cache.md).
+    pub fn check_cache_in_use(&self) -> bool {
+        self.inner.names.as_ref().is_some_and(|n| n.is_on())
     }
 
     /// A connection of the default kind ([`Plans::Auto`]).
@@ -1038,8 +1077,37 @@ impl Store for PgStore {
     }
 
     async fn domains_exist(&self, names: &[DomainName]) -> Result<Vec<bool>, StoreError> {
-        self.exist(Table::Domains, names.iter().map(DomainName::as_str))
-            .await
+        let cached = (self.inner.names.as_ref())
+            .and_then(|c| Some((c, c.answer(names.iter().map(DomainName::as_str))?)));
+        let Some((cache, cached)) = cached else {
+            return self
+                .exist(Table::Domains, names.iter().map(DomainName::as_str))
+                .await;
+        };
+        // The names the cache cannot answer, from one read sent after it was asked.
+        let misses: Vec<&str> = (names.iter().zip(&cached))
+            .filter(|(_, c)| !matches!(c, Cached::Known(_)))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let mut read = if misses.is_empty() {
+            Vec::new()
+        } else {
+            self.exist(Table::Domains, misses.iter().copied()).await?
+        }
+        .into_iter();
+        Ok(names
+            .iter()
+            .zip(cached)
+            .map(|(name, c)| match c {
+                Cached::Known(exists) => exists,
+                Cached::Unknown(generation) => {
+                    let exists = read.next().unwrap_or(false);
+                    cache.fill(name.as_str(), generation, exists);
+                    exists
+                }
+                Cached::InFlight => read.next().unwrap_or(false),
+            })
+            .collect())
     }
 
     async fn contacts_exist(&self, ids: &[ContactId]) -> Result<Vec<bool>, StoreError> {
@@ -1207,8 +1275,19 @@ impl Store for PgStore {
             changes = super::hash_off_thread(changes).await?;
         }
         let polls = PollCache::touched_by(&changes);
+        let names = self
+            .inner
+            .names
+            .as_ref()
+            .map(|c| (c, domain_writes(&changes)));
+        if let Some((cache, writes)) = &names {
+            cache.begin(writes);
+        }
         let result = self.commit_attempts(&changes).await;
         self.inner.polls.invalidate(polls);
+        if let Some((cache, writes)) = names {
+            cache.end(writes, result.is_ok());
+        }
         result
     }
 }

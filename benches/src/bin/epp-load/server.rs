@@ -21,7 +21,7 @@ pub(crate) enum Db {
 }
 
 impl Db {
-    /// The store configuration the server uses (the same pool size as its default).
+    /// The store configuration of this process (the server's database and pool size).
     pub(crate) fn store_config(&self) -> StoreConfig {
         match self {
             Db::Sqlite(path) => StoreConfig::Sqlite(SqliteConfig::new(path)),
@@ -29,6 +29,9 @@ impl Db {
                 let mut c = PostgresConfig::new(url.clone());
                 c.schema = Some(schema.clone());
                 c.pool_size = SERVER_POOL_SIZE;
+                // This process writes fixtures and raw creates beside the server; it is
+                // not a server, so it keeps no names (docs/check-cache.md).
+                c.check_cache = false;
                 StoreConfig::Postgres(c)
             }
         }
