@@ -159,27 +159,30 @@ impl CheckCache {
         }
     }
 
-    /// A commit writing these names is about to start.
-    pub(crate) fn begin(&self, writes: &Writes) {
-        if writes.is_empty() {
-            return;
+    /// A commit writing these names is about to start; the names are read from the
+    /// database until the returned value is ended (or dropped: a commit whose future was
+    /// cancelled has an unknown outcome).
+    pub(crate) fn begin(&self, writes: Writes) -> InFlight<'_> {
+        if !writes.is_empty() {
+            let mut n = self.names();
+            for (name, _) in &writes {
+                let f = n.flux.entry(name.clone()).or_default();
+                f.commits += 1;
+                if f.commits > 1 {
+                    f.overlapped = true;
+                }
+                if n.state == State::Loading {
+                    n.touched.insert(name.clone());
+                }
+            }
         }
-        let mut n = self.names();
-        for (name, _) in writes {
-            let f = n.flux.entry(name.clone()).or_default();
-            f.commits += 1;
-            if f.commits > 1 {
-                f.overlapped = true;
-            }
-            if n.state == State::Loading {
-                n.touched.insert(name.clone());
-            }
+        InFlight {
+            cache: self,
+            writes,
         }
     }
 
-    /// The commit begun with [`begin`](Self::begin) has ended: `committed` when the
-    /// database confirmed it, `false` when it failed or its outcome is not known.
-    pub(crate) fn end(&self, writes: Writes, committed: bool) {
+    fn end(&self, writes: Writes, committed: bool) {
         if writes.is_empty() {
             return;
         }
@@ -242,6 +245,29 @@ impl CheckCache {
         n.existing = HashSet::new();
         n.unknown = HashMap::new();
         n.touched = HashSet::new();
+    }
+}
+
+/// A commit in flight ([`CheckCache::begin`]).
+#[derive(Debug)]
+pub(crate) struct InFlight<'c> {
+    cache: &'c CheckCache,
+    writes: Writes,
+}
+
+impl InFlight<'_> {
+    /// The commit has ended: `committed` when the database confirmed it, `false` when it
+    /// failed or its outcome is not known.
+    pub(crate) fn end(mut self, committed: bool) {
+        let writes = std::mem::take(&mut self.writes);
+        self.cache.end(writes, committed);
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let writes = std::mem::take(&mut self.writes);
+        self.cache.end(writes, false);
     }
 }
 
@@ -560,11 +586,10 @@ mod tests {
     #[test]
     fn a_commit_is_read_from_the_database_until_it_ends() {
         let c = on(&["old.no"]);
-        let w = writes(&[("new.no", true), ("old.no", false)]);
-        c.begin(&w);
+        let w = c.begin(writes(&[("new.no", true), ("old.no", false)]));
         assert_eq!(one(&c, "new.no"), Cached::InFlight);
         assert_eq!(one(&c, "old.no"), Cached::InFlight);
-        c.end(w, true);
+        w.end(true);
         assert_eq!(one(&c, "new.no"), Cached::Known(true));
         assert_eq!(one(&c, "old.no"), Cached::Known(false));
     }
@@ -572,9 +597,8 @@ mod tests {
     #[test]
     fn failed_and_overlapping_commits_leave_the_name_unknown_until_filled() {
         let c = on(&["x.no"]);
-        let w = writes(&[("y.no", true)]);
-        c.begin(&w);
-        c.end(w, false);
+        // Dropped: a cancelled commit.
+        drop(c.begin(writes(&[("y.no", true)])));
         let Cached::Unknown(g) = one(&c, "y.no") else {
             panic!("a failed commit's name is unknown");
         };
@@ -582,21 +606,19 @@ mod tests {
         assert_eq!(one(&c, "y.no"), Cached::Known(false));
 
         // Delete and create of one name in flight at once.
-        let (del, add) = (writes(&[("x.no", false)]), writes(&[("x.no", true)]));
-        c.begin(&del);
-        c.begin(&add);
-        c.end(add, true);
+        let del = c.begin(writes(&[("x.no", false)]));
+        let add = c.begin(writes(&[("x.no", true)]));
+        add.end(true);
         assert_eq!(one(&c, "x.no"), Cached::InFlight);
-        c.end(del, true);
+        del.end(true);
         let Cached::Unknown(g) = one(&c, "x.no") else {
             panic!("overlapping commits leave the name unknown");
         };
         // A read sent before a later write does not fill it.
-        let again = writes(&[("x.no", true)]);
-        c.begin(&again);
+        let again = c.begin(writes(&[("x.no", true)]));
         c.fill("x.no", g, false);
         assert_eq!(one(&c, "x.no"), Cached::InFlight);
-        c.end(again, false);
+        again.end(false);
         let Cached::Unknown(g2) = one(&c, "x.no") else {
             panic!("still unknown");
         };
@@ -610,17 +632,14 @@ mod tests {
     #[test]
     fn commits_during_the_load_are_unknown_and_in_flight_ones_apply() {
         let c = CheckCache::default();
-        let before = writes(&[("early.no", true)]);
-        c.begin(&before);
+        let before = c.begin(writes(&[("early.no", true)]));
         c.start_loading();
-        let during = writes(&[("during.no", true)]);
-        c.begin(&during);
-        c.end(during, true);
+        c.begin(writes(&[("during.no", true)])).end(true);
         // The read may or may not have seen either.
         c.loaded(HashSet::new());
         assert!(matches!(one(&c, "during.no"), Cached::Unknown(_)));
         assert_eq!(one(&c, "early.no"), Cached::InFlight);
-        c.end(before, true);
+        before.end(true);
         assert_eq!(one(&c, "early.no"), Cached::Known(true));
     }
 

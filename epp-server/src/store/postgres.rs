@@ -1275,18 +1275,11 @@ impl Store for PgStore {
             changes = super::hash_off_thread(changes).await?;
         }
         let polls = PollCache::touched_by(&changes);
-        let names = self
-            .inner
-            .names
-            .as_ref()
-            .map(|c| (c, domain_writes(&changes)));
-        if let Some((cache, writes)) = &names {
-            cache.begin(writes);
-        }
+        let in_flight = (self.inner.names.as_ref()).map(|c| c.begin(domain_writes(&changes)));
         let result = self.commit_attempts(&changes).await;
         self.inner.polls.invalidate(polls);
-        if let Some((cache, writes)) = names {
-            cache.end(writes, result.is_ok());
+        if let Some(names) = in_flight {
+            names.end(result.is_ok());
         }
         result
     }
