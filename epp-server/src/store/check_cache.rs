@@ -25,8 +25,8 @@ use epp_session::store::{Change, ChangeSet};
 use futures_util::StreamExt;
 use tokio_postgres::{Client, NoTls};
 
-/// How often the guard looks for a writer waiting for the lock while the cache is on: the
-/// longest such a writer waits (plus the time to turn the cache off).
+/// How often the guard looks for a writer knocking while the cache is on: the longest
+/// such a writer waits (plus the time to turn the cache off).
 pub(crate) const POLL: Duration = Duration::from_millis(20);
 /// How long after giving way the guard first tries to take the locks again; it doubles
 /// while writers keep arriving, up to [`RETRY_MAX`].
@@ -491,17 +491,16 @@ async fn release(client: &Client, keys: Keys) -> Result<(), tokio_postgres::Erro
         .map(drop)
 }
 
-/// Whether a statement waits for the writer lock.
+/// Whether a writer holds the knock lock: one that went on to wait for the writer lock,
+/// or (while the guard takes the locks) one in the middle of its transaction. A try of
+/// the lock for the length of one statement: no `pg_locks` scan, which costs PostgreSQL
+/// a view of every lock (the SERIALIZABLE transactions' predicate locks included).
 async fn writer_waiting(client: &Client, keys: Keys) -> Result<bool, tokio_postgres::Error> {
-    Ok(client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' \
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND objsubid = 1 AND classid = $1 AND objid = 0 AND NOT granted)",
-            &[&keys.class()],
-        )
+    let free: bool = client
+        .query_one("SELECT pg_try_advisory_xact_lock($1, 0)", &[&keys.schema])
         .await?
-        .get(0))
+        .get(0);
+    Ok(!free)
 }
 
 /// How many server processes' guards are connected to this schema (this one included).
