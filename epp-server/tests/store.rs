@@ -883,6 +883,15 @@ mod postgres {
         client
     }
 
+    /// A store alone on its schema, with the suite's base objects, once it answers checks
+    /// from memory.
+    async fn alone(schema: &Schema) -> PgStore {
+        let store = PgStore::connect(&schema.config()).await.unwrap();
+        base(&store).await;
+        until("the cache", || store.check_cache_in_use()).await;
+        store
+    }
+
     async fn delete(store: &PgStore, name: &str) {
         let version = store.domain(&dn(name)).await.unwrap().unwrap().version;
         commit1(
@@ -944,9 +953,7 @@ mod postgres {
     #[test]
     fn another_writer_turns_the_cache_off_and_its_commit_shows_at_once() {
         with_schema(|schema| async move {
-            let store = PgStore::connect(&schema.config()).await.unwrap();
-            base(&store).await;
-            until("the cache", || store.check_cache_in_use()).await;
+            let store = alone(&schema).await;
             let mut config = schema.config();
             config.check_cache = false;
             let admin = PgStore::connect(&config).await.unwrap();
@@ -1001,9 +1008,7 @@ mod postgres {
     #[test]
     fn two_server_processes_read_the_database_until_one_is_left() {
         with_schema(|schema| async move {
-            let a = PgStore::connect(&schema.config()).await.unwrap();
-            base(&a).await;
-            until("the cache", || a.check_cache_in_use()).await;
+            let a = alone(&schema).await;
             let b = PgStore::connect(&schema.config()).await.unwrap();
             commit1(&b, "reg1", Change::CreateDomain(base_domain("b.no")))
                 .await
@@ -1035,9 +1040,7 @@ mod postgres {
     #[test]
     fn a_lost_guard_connection_turns_the_cache_off_until_it_is_back() {
         with_schema(|schema| async move {
-            let store = PgStore::connect(&schema.config()).await.unwrap();
-            base(&store).await;
-            until("the cache", || store.check_cache_in_use()).await;
+            let store = alone(&schema).await;
             let killed: i64 = plain(&schema)
                 .await
                 .query_one(
