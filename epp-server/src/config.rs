@@ -230,9 +230,10 @@ pub struct DatabaseConfig {
     /// commits refresh it at once; other processes' (a second server, the admin command)
     /// show within this time.
     pub poll_summary_ttl: HumanDuration,
-    /// PostgreSQL: answer `<domain:check>` from memory while this process is the only
-    /// writer of the domains; exact, given up at once when another writer comes
-    /// (docs/check-cache.md). Holds every domain name. The admin command never does.
+    /// Answer `<domain:check>` from memory while this process is the only writer of the
+    /// domains (SQLite: while the file shows no other writer's commit); exact, given up at
+    /// once when another writer comes (docs/check-cache.md). Holds every domain name. The
+    /// admin command never does.
     pub check_cache: bool,
 }
 
@@ -893,6 +894,7 @@ impl Config {
                     SqliteDurability::Normal => Durability::Normal,
                 };
                 c.poll_summary_ttl = db.poll_summary_ttl.get();
+                c.check_cache = db.check_cache;
                 StoreConfig::Sqlite(c)
             }
             DatabaseBackend::Postgres => {

@@ -64,6 +64,15 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Waits up to ten seconds for `f` to hold.
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "waited ten seconds for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 mod sqlite {
     use epp_server::store::{
         Durability, MigrationReport, OpenError, SqliteConfig, SqliteStore, StoreConfig, migrate,
@@ -72,6 +81,91 @@ mod sqlite {
     use epp_session::store::{ChangeSet, Sequence};
 
     use super::*;
+
+    /// docs/check-cache.md, "SQLite": checks are answered from memory while the file shows
+    /// only this store's commits; another process's commit shows in the next check, and
+    /// the names are read again after it.
+    #[test]
+    fn checks_are_answered_from_memory_until_another_process_commits() {
+        with_dir(|path| async move {
+            let a = SqliteStore::open(SqliteConfig::new(&path)).unwrap();
+            base(&a).await;
+            commit1(&a, "reg1", Change::CreateDomain(base_domain("own.no")))
+                .await
+                .unwrap();
+            let names = [dn("own.no"), dn("other.no")];
+            let before = a.stats();
+            assert!(a.check_cache_in_use());
+            assert_eq!(a.domains_exist(&names).await.unwrap(), [true, false]);
+            let after = a.stats();
+            assert_eq!(after.checks_from_memory - before.checks_from_memory, 2);
+            assert_eq!(after.snapshots, before.snapshots);
+            assert_eq!(after.name_loads, 1);
+
+            // Another process (the admin command's kind of store) commits: the next check
+            // reads SQLite and sees it.
+            let mut config = SqliteConfig::new(&path);
+            config.check_cache = false;
+            let b = SqliteStore::open(config).unwrap();
+            commit1(&b, "reg1", Change::CreateDomain(base_domain("other.no")))
+                .await
+                .unwrap();
+            assert!(!a.check_cache_in_use());
+            let before = a.stats();
+            assert_eq!(a.domains_exist(&names).await.unwrap(), [true, true]);
+            assert_eq!(a.stats().checks_from_memory, before.checks_from_memory);
+            // The writer reads every name again (between batches, after a backoff).
+            until("the names read again", || a.check_cache_in_use()).await;
+            assert_eq!(a.stats().name_loads, 2);
+            let before = a.stats();
+            assert_eq!(a.domains_exist(&names).await.unwrap(), [true, true]);
+            assert_eq!(a.stats().checks_from_memory - before.checks_from_memory, 2);
+
+            // By hand, with the sqlite3 shell's kind of connection: the same.
+            let raw = rusqlite::Connection::open(&path).unwrap();
+            raw.execute_batch(
+                "BEGIN IMMEDIATE; \
+                 DELETE FROM domain_contacts WHERE domain = 'own.no'; \
+                 DELETE FROM domain_hosts WHERE domain = 'own.no'; \
+                 DELETE FROM domains WHERE name = 'own.no'; \
+                 COMMIT;",
+            )
+            .unwrap();
+            assert_eq!(a.domains_exist(&names).await.unwrap(), [false, true]);
+            // This store's own delete and create show at once, from memory or not.
+            let v = a.domain(&dn("other.no")).await.unwrap().unwrap().version;
+            commit1(
+                &a,
+                "reg1",
+                Change::DeleteDomain {
+                    name: dn("other.no"),
+                    version: v,
+                },
+            )
+            .await
+            .unwrap();
+            commit1(&a, "reg1", Change::CreateDomain(base_domain("own.no")))
+                .await
+                .unwrap();
+            assert_eq!(a.domains_exist(&names).await.unwrap(), [true, false]);
+            until("the names read again", || a.check_cache_in_use()).await;
+            assert_eq!(a.domains_exist(&names).await.unwrap(), [true, false]);
+        });
+    }
+
+    #[test]
+    fn the_check_cache_can_be_turned_off() {
+        with_dir(|path| async move {
+            let mut config = SqliteConfig::new(&path);
+            config.check_cache = false;
+            let a = SqliteStore::open(config).unwrap();
+            base(&a).await;
+            assert_eq!(a.domains_exist(&[dn("x.no")]).await.unwrap(), [false]);
+            assert!(!a.check_cache_in_use());
+            assert_eq!(a.stats().checks_from_memory, 0);
+            assert_eq!(a.stats().name_loads, 0);
+        });
+    }
 
     #[test]
     fn poll_summaries_are_cached_per_process() {
@@ -863,15 +957,6 @@ mod postgres {
         let rt = runtime();
         let err = rt.block_on(PgStore::connect(&config)).unwrap_err();
         assert!(err.to_string().contains("schema name"), "{err}");
-    }
-
-    /// Waits up to ten seconds for `f` to hold.
-    async fn until(what: &str, mut f: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !f() {
-            assert!(Instant::now() < deadline, "waited ten seconds for {what}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
     }
 
     /// A plain connection to the schema, as `psql` would have.

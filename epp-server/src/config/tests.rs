@@ -343,6 +343,7 @@ fn the_database_section_maps_to_the_store_configuration() {
             assert_eq!(s.path, PathBuf::from("/srv/epp/registry.sqlite3"));
             assert_eq!(s.durability, Durability::Normal);
             assert_eq!(s.poll_summary_ttl, std::time::Duration::from_secs(1));
+            assert!(s.check_cache, "on by default");
         }
         other => panic!("{other:?}"),
     }

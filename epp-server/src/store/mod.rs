@@ -20,6 +20,7 @@ mod postgres;
 mod read;
 mod sql;
 mod sqlite;
+mod sqlite_names;
 
 use epp_session::store::model::{
     Contact, ContactQuery, Domain, DomainQuery, HistoryEntry, Host, HostQuery, LoginCheck,

@@ -61,9 +61,11 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ffi};
 use tokio::sync::oneshot;
 
+use super::check_cache::domain_writes;
 use super::error::OpenError;
 use super::poll_cache::PollCache;
 use super::sql::{Cell, Conn, DbError, Row, TxError, Value};
+use super::sqlite_names::{SqliteNames, WalHeader, data_version};
 use super::{engine, migrate, read};
 
 /// How hard SQLite works to keep a commit through a power loss (`PRAGMA synchronous`).
@@ -103,12 +105,16 @@ pub struct SqliteConfig {
     /// nothing is committed (see the module documentation). Off: a read transaction per
     /// read, as SQLite does by default. Reads see the same data either way.
     pub reuse_read_snapshots: bool,
+    /// Answer `<domain:check>` from memory while the file shows no other writer's commit
+    /// (docs/check-cache.md, "SQLite"); needs `reuse_read_snapshots`. Off for processes
+    /// that only write now and then, such as the admin command.
+    pub check_cache: bool,
 }
 
 impl SqliteConfig {
     /// The defaults for a database file: FULL durability, batches of up to 256 change
     /// sets, 8 idle readers, a 5 s busy timeout, poll summaries kept for 1 s, read
-    /// snapshots reused.
+    /// snapshots reused, checks answered from memory.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
@@ -118,6 +124,7 @@ impl SqliteConfig {
             busy_timeout: Duration::from_secs(5),
             poll_summary_ttl: super::poll_cache::DEFAULT_TTL,
             reuse_read_snapshots: true,
+            check_cache: true,
         }
     }
 }
@@ -142,6 +149,8 @@ struct Inner {
     shm: Option<std::fs::File>,
     blocks: Mutex<HashMap<Sequence, Range<u64>>>,
     polls: PollCache,
+    /// Domain names for checks, when configured (and `shm` is there).
+    names: Option<Arc<SqliteNames>>,
 }
 
 /// Counters the store keeps, for metrics and tests.
@@ -162,6 +171,10 @@ pub struct WriterStats {
     /// Read snapshots started (a read function's one or several statements run in one):
     /// with snapshots reused, far fewer than reads while nothing is committed.
     pub snapshots: u64,
+    /// Names of `<domain:check>` answered from memory (docs/check-cache.md).
+    pub checks_from_memory: u64,
+    /// Times every domain name was read into memory.
+    pub name_loads: u64,
 }
 
 /// An idle read connection and the snapshot it keeps open, if any.
@@ -171,10 +184,6 @@ struct Pooled {
     /// header is unchanged.
     snapshot: Option<WalHeader>,
 }
-
-/// The first copy of the WAL-index header (`WalIndexHdr`, 48 bytes): its change counter,
-/// last frame, salts and checksum change with every commit and WAL restart.
-type WalHeader = [u8; 48];
 
 /// Reads the WAL-index header. `None` when it cannot be read or is being rewritten (the
 /// writer writes the second copy, then the first; they differ in between).
@@ -239,9 +248,26 @@ impl SqliteStore {
         let counters = Arc::clone(&stats);
         let readers = Arc::new(Mutex::new(Vec::new()));
         let idle = Arc::clone(&readers);
+        // The names and the writer's own handle of the `-shm` file.
+        let names = match (&shm, config.check_cache) {
+            (Some(f), true) => f
+                .try_clone()
+                .ok()
+                .map(|f| (Arc::new(SqliteNames::new()), f)),
+            _ => None,
+        };
+        if let Some((n, f)) = &names
+            && let Err(e) = n.refresh(&writer, || wal_header(f))
+        {
+            tracing::warn!(error = %e, "cannot read the domain names; checks read SQLite");
+        }
+        let store_names = names.as_ref().map(|(n, _)| Arc::clone(n));
         std::thread::Builder::new()
             .name("epp-sqlite-writer".into())
-            .spawn(move || writer_loop(writer, queue, max_batch, &counters, &idle))
+            .spawn(move || {
+                let names = names.as_ref().map(|(n, f)| (&**n, f));
+                writer_loop(writer, queue, max_batch, &counters, &idle, names);
+            })
             .map_err(|source| OpenError::Io {
                 path: config.path.clone(),
                 source,
@@ -254,6 +280,7 @@ impl SqliteStore {
                 shm,
                 blocks: Mutex::new(HashMap::new()),
                 polls: PollCache::new(config.poll_summary_ttl),
+                names: store_names,
                 config,
             }),
         })
@@ -270,7 +297,15 @@ impl SqliteStore {
             batches: self.inner.stats.batches.load(Ordering::Relaxed),
             change_sets: self.inner.stats.change_sets.load(Ordering::Relaxed),
             snapshots: self.inner.stats.snapshots.load(Ordering::Relaxed),
+            checks_from_memory: self.inner.names.as_ref().map_or(0, |n| n.answered()),
+            name_loads: self.inner.names.as_ref().map_or(0, |n| n.loads()),
         }
+    }
+
+    /// Whether `<domain:check>` is answered from memory now (docs/check-cache.md).
+    pub fn check_cache_in_use(&self) -> bool {
+        let header = self.inner.shm.as_ref().and_then(wal_header);
+        self.inner.names.as_ref().is_some_and(|n| n.in_use(header))
     }
 
     /// A read connection from the pool (or a new one). With snapshots reused it is inside
@@ -440,18 +475,23 @@ fn open_connection(config: &SqliteConfig, read_only: bool) -> Result<Connection,
 /// (another process's checkpoint cannot pass them meanwhile).
 const IDLE_SNAPSHOT: Duration = Duration::from_secs(1);
 
+/// The check cache's names and the writer's handle of the `-shm` file.
+type Names<'a> = Option<(&'a SqliteNames, &'a std::fs::File)>;
+
 fn writer_loop(
     mut conn: Connection,
     queue: mpsc::Receiver<Job>,
     max_batch: usize,
     stats: &Counters,
     readers: &Mutex<Vec<Pooled>>,
+    names: Names<'_>,
 ) {
     loop {
         let first = match queue.recv_timeout(IDLE_SNAPSHOT) {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 end_idle_snapshots(readers);
+                refresh_names(&conn, names);
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -466,7 +506,18 @@ fn writer_loop(
         // Idle snapshots would stop this batch's checkpoint short and keep the WAL from
         // restarting; the snapshots of connections in use end when they are next used.
         end_idle_snapshots(readers);
-        run_batch(&mut conn, batch, stats);
+        run_batch(&mut conn, batch, stats, names);
+        refresh_names(&conn, names);
+    }
+}
+
+/// Between batches: another writer's commits drop the names; they are read again when the
+/// backoff allows.
+fn refresh_names(conn: &Connection, names: Names<'_>) {
+    if let Some((n, shm)) = names
+        && let Err(e) = n.refresh(conn, || wal_header(shm))
+    {
+        tracing::warn!(error = %e, "cannot read the domain names; checks read SQLite");
     }
 }
 
@@ -503,7 +554,7 @@ impl Outcome {
 }
 
 /// Runs one group commit and answers its callers.
-fn run_batch(conn: &mut Connection, batch: Vec<Job>, stats: &Counters) {
+fn run_batch(conn: &mut Connection, batch: Vec<Job>, stats: &Counters, names: Names<'_>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let err = StoreError::Database(format!("cannot begin a transaction: {e}"));
         for job in batch {
@@ -515,6 +566,8 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, stats: &Counters) {
         return;
     }
     let mut outcomes = Vec::with_capacity(batch.len());
+    // The domain names the committed change sets add or remove, in order.
+    let mut writes = Vec::new();
     let lost = || StoreError::Database("the transaction was rolled back by SQLite".into());
     for job in batch {
         // SQLite rolls a transaction back by itself after some errors (I/O, full disk).
@@ -528,6 +581,9 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, stats: &Counters) {
                 } else {
                     apply_in_savepoint(conn, &set)
                 };
+                if names.is_some() && result.is_ok() {
+                    writes.extend(domain_writes(&set));
+                }
                 outcomes.push(Outcome::Commit(tx, result));
             }
             Job::Reserve(seq, tx) => {
@@ -549,6 +605,13 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, stats: &Counters) {
             StoreError::Database(format!("commit failed: {e}"))
         })
     };
+    if let Some((n, shm)) = names {
+        match commit_error {
+            // The header first, then whether another connection committed before it.
+            None => n.after_commit(wal_header(shm), data_version(conn), writes),
+            Some(_) => n.commit_failed(),
+        }
+    }
     if commit_error.is_none() {
         // Counted before the replies, so a caller that got its answer sees its batch.
         let change_sets = outcomes
@@ -788,6 +851,12 @@ impl Store for SqliteStore {
     }
 
     async fn domains_exist(&self, names: &[DomainName]) -> Result<Vec<bool>, StoreError> {
+        if let (Some(cache), Some(shm)) = (&self.inner.names, &self.inner.shm)
+            && let Some(header) = wal_header(shm)
+            && let Some(answers) = cache.answer(&header, names.iter().map(DomainName::as_str))
+        {
+            return Ok(answers);
+        }
         let keys = names.iter().map(DomainName::as_str);
         let sql = "SELECT 1 FROM domains WHERE name = $1";
         if names.len() > 1 {

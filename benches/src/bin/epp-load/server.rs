@@ -24,7 +24,12 @@ impl Db {
     /// The store configuration of this process (the server's database and pool size).
     pub(crate) fn store_config(&self) -> StoreConfig {
         match self {
-            Db::Sqlite(path) => StoreConfig::Sqlite(SqliteConfig::new(path)),
+            Db::Sqlite(path) => {
+                // As below: this process is not a server and keeps no names.
+                let mut c = SqliteConfig::new(path);
+                c.check_cache = false;
+                StoreConfig::Sqlite(c)
+            }
             Db::Postgres { url, schema } => {
                 let mut c = PostgresConfig::new(url.clone());
                 c.schema = Some(schema.clone());
