@@ -257,7 +257,7 @@ impl SqliteStore {
             _ => None,
         };
         if let Some((n, f)) = &names
-            && let Err(e) = n.refresh(&writer, || wal_header(f))
+            && let Err(e) = n.refresh(&writer, || wal_header(f), true)
         {
             tracing::warn!(error = %e, "cannot read the domain names; checks read SQLite");
         }
@@ -491,7 +491,7 @@ fn writer_loop(
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 end_idle_snapshots(readers);
-                refresh_names(&conn, names);
+                refresh_names(&conn, names, true);
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -507,15 +507,15 @@ fn writer_loop(
         // restarting; the snapshots of connections in use end when they are next used.
         end_idle_snapshots(readers);
         run_batch(&mut conn, batch, stats, names);
-        refresh_names(&conn, names);
+        refresh_names(&conn, names, false);
     }
 }
 
-/// Between batches: another writer's commits drop the names; they are read again when the
-/// backoff allows.
-fn refresh_names(conn: &Connection, names: Names<'_>) {
+/// Between batches (`idle`: after a second without any): another writer's commits drop
+/// the names; they are read again when the backoff allows.
+fn refresh_names(conn: &Connection, names: Names<'_>, idle: bool) {
     if let Some((n, shm)) = names
-        && let Err(e) = n.refresh(conn, || wal_header(shm))
+        && let Err(e) = n.refresh(conn, || wal_header(shm), idle)
     {
         tracing::warn!(error = %e, "cannot read the domain names; checks read SQLite");
     }

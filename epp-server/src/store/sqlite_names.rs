@@ -29,6 +29,9 @@ pub(crate) type WalHeader = [u8; 48];
 /// other writers keep committing, up to [`RELOAD_MAX`].
 const RELOAD_FIRST: Duration = Duration::from_secs(1);
 const RELOAD_MAX: Duration = Duration::from_secs(60);
+/// Reading every name holds the write lock, so it waits for the writer to be idle (no
+/// change set for a second), unless the names have been out of date this long.
+const RELOAD_BUSY: Duration = Duration::from_secs(30);
 
 /// The domain names of a SQLite store, for checks.
 #[derive(Debug)]
@@ -52,6 +55,8 @@ struct State {
     backoff: Duration,
     /// When another writer's commit was last seen.
     last_foreign: Option<Instant>,
+    /// When the names were last dropped.
+    dropped: Instant,
 }
 
 impl SqliteNames {
@@ -64,6 +69,7 @@ impl SqliteNames {
                 next_load: Instant::now(),
                 backoff: RELOAD_FIRST,
                 last_foreign: None,
+                dropped: Instant::now(),
             }),
             answered: AtomicU64::new(0),
             loads: AtomicU64::new(0),
@@ -138,15 +144,19 @@ impl SqliteNames {
         let mut s = self.state();
         s.valid = None;
         s.existing = HashSet::new();
+        s.dropped = Instant::now();
     }
 
-    /// Writer thread, between batches: a header other than the recorded one is another
-    /// writer's commit. Reads every name again when they are out of date and the backoff
-    /// allows.
+    /// Writer thread, between batches (`idle`: after a second without any): a header
+    /// other than the recorded one is another writer's commit. Reads every name again
+    /// when they are out of date and the backoff allows, and the writer is idle or the
+    /// names have been out of date for [`RELOAD_BUSY`]: the reading holds the write lock,
+    /// and commits would wait for it.
     pub(crate) fn refresh(
         &self,
         conn: &Connection,
         header: impl Fn() -> Option<WalHeader>,
+        idle: bool,
     ) -> rusqlite::Result<()> {
         {
             let mut s = self.state();
@@ -156,7 +166,8 @@ impl SqliteNames {
                 }
                 s.foreign();
             }
-            if Instant::now() < s.next_load {
+            let now = Instant::now();
+            if now < s.next_load || (!idle && now.duration_since(s.dropped) < RELOAD_BUSY) {
                 return Ok(());
             }
         }
@@ -213,6 +224,7 @@ impl State {
         self.last_foreign = Some(now);
         self.valid = None;
         self.existing = HashSet::new();
+        self.dropped = now;
         self.next_load = now + self.backoff;
         self.backoff = (self.backoff * 2).min(RELOAD_MAX);
     }
@@ -235,7 +247,7 @@ mod tests {
         )
         .unwrap();
         let names = SqliteNames::new();
-        names.refresh(&conn, || Some([header; 48])).unwrap();
+        names.refresh(&conn, || Some([header; 48]), true).unwrap();
         let version = data_version(&conn).unwrap();
         (names, conn, version)
     }
@@ -270,7 +282,7 @@ mod tests {
         n.after_commit(Some([2; 48]), Some(v + 1), Vec::new());
         assert_eq!(ask(&n, 2, "a.no"), None);
         // Too soon to read every name again.
-        n.refresh(&conn, || Some([2; 48])).unwrap();
+        n.refresh(&conn, || Some([2; 48]), true).unwrap();
         assert_eq!(ask(&n, 2, "a.no"), None);
         assert_eq!(n.loads(), 1);
         // A header that could not be read, or a failed commit, drops them too.
@@ -283,11 +295,24 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_writer_reads_the_names_again_only_when_idle_or_after_a_while() {
+        let (n, conn, v) = loaded(1);
+        n.after_commit(Some([2; 48]), Some(v + 1), Vec::new());
+        std::thread::sleep(RELOAD_FIRST + Duration::from_millis(100));
+        // The backoff has passed, but the writer has change sets to commit.
+        n.refresh(&conn, || Some([2; 48]), false).unwrap();
+        assert_eq!((ask(&n, 2, "a.no"), n.loads()), (None, 1));
+        // Idle: read now.
+        n.refresh(&conn, || Some([2; 48]), true).unwrap();
+        assert_eq!((ask(&n, 2, "a.no"), n.loads()), (Some(true), 2));
+    }
+
+    #[test]
     fn between_batches_a_moved_header_is_another_writer() {
         let (n, conn, _) = loaded(1);
-        n.refresh(&conn, || Some([1; 48])).unwrap();
+        n.refresh(&conn, || Some([1; 48]), false).unwrap();
         assert_eq!(ask(&n, 1, "a.no"), Some(true));
-        n.refresh(&conn, || Some([5; 48])).unwrap();
+        n.refresh(&conn, || Some([5; 48]), false).unwrap();
         assert_eq!(ask(&n, 5, "a.no"), None);
         assert_eq!(ask(&n, 1, "a.no"), None);
     }
