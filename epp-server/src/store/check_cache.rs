@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 
 use epp_session::store::{Change, ChangeSet};
 use futures_util::StreamExt;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+
+use super::postgres::connect;
 
 /// How often the guard looks for a writer knocking while the cache is on: the longest
 /// such a writer waits (plus the time to turn the cache off).
@@ -514,14 +516,6 @@ async fn members(client: &Client, keys: Keys) -> Result<i64, tokio_postgres::Err
         )
         .await?
         .get(0))
-}
-
-async fn connect(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = config.connect(NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
 }
 
 /// The domain names `set` adds or removes, each with its last change in the set.

@@ -119,11 +119,7 @@ impl PostgresConfig {
                     "schema name {schema:?}: use lower-case letters, digits and _"
                 )));
             }
-            let options = match config.get_options() {
-                Some(o) => format!("{o} -c search_path={schema}"),
-                None => format!("-c search_path={schema}"),
-            };
-            config.options(options);
+            add_setting(&mut config, &format!("search_path={schema}"));
         }
         config.connect_timeout(self.connect_timeout);
         config.application_name(&self.application_name);
@@ -200,11 +196,7 @@ impl PgStore {
         // This process's connections name it to the domains trigger (migration 0003).
         let token = check_cache::new_token();
         let mut driver = config.driver_config()?;
-        let options = match driver.get_options() {
-            Some(o) => format!("{o} -c epp.writer={token}"),
-            None => format!("-c epp.writer={token}"),
-        };
-        driver.options(options);
+        add_setting(&mut driver, &format!("epp.writer={token}"));
         let names = config.check_cache.then(|| Arc::new(CheckCache::default()));
         if let Some(names) = &names {
             tokio::spawn(check_cache::guard(
@@ -361,7 +353,18 @@ impl PgStore {
     }
 }
 
-async fn connect(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
+/// Adds a `-c name=value` setting to the connection options (after the URL's own).
+fn add_setting(config: &mut tokio_postgres::Config, setting: &str) {
+    let options = match config.get_options() {
+        Some(o) => format!("{o} -c {setting}"),
+        None => format!("-c {setting}"),
+    };
+    config.options(options);
+}
+
+pub(super) async fn connect(
+    config: &tokio_postgres::Config,
+) -> Result<Client, tokio_postgres::Error> {
     let (client, connection) = config.connect(NoTls).await?;
     // The connection task ends when the client is dropped or the server goes away; the
     // client then reports itself closed and the pool discards it.

@@ -608,7 +608,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, stats: &Counters, names: Na
     if let Some((n, shm)) = names {
         match commit_error {
             // The header first, then whether another connection committed before it.
-            None => n.after_commit(wal_header(shm), data_version(conn), writes),
+            None => n.after_commit(wal_header(shm), data_version(conn).ok(), writes),
             Some(_) => n.commit_failed(),
         }
     }

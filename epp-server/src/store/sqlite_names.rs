@@ -183,7 +183,7 @@ impl SqliteNames {
     ) -> rusqlite::Result<()> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let read = (|| -> rusqlite::Result<(i64, HashSet<Box<str>>)> {
-            let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            let version = data_version(conn)?;
             let mut names = HashSet::new();
             let mut stmt = conn.prepare_cached("SELECT name FROM domains")?;
             let mut rows = stmt.query([])?;
@@ -231,8 +231,8 @@ impl State {
 }
 
 /// The connection's `PRAGMA data_version`: changes when another connection commits.
-pub(crate) fn data_version(conn: &Connection) -> Option<i64> {
-    conn.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()
+pub(crate) fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
 }
 
 #[cfg(test)]
