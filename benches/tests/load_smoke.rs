@@ -92,7 +92,8 @@ fn check_report(r: &Value) {
             assert_eq!(
                 s["errors"],
                 serde_json::json!({}),
-                "{name}: errors reported: {s}"
+                "{name}: errors reported: {s}; server log: {}",
+                r["server_log_problems"]
             );
         }
     }
@@ -102,14 +103,16 @@ fn check_report(r: &Value) {
         assert_eq!(
             codes.keys().collect::<Vec<_>>(),
             ["1000"],
-            "{name}: {codes:?}"
+            "{name}: {codes:?}; server log: {}",
+            r["server_log_problems"]
         );
     }
     let mix = sc["mix"]["result_codes"].as_object().unwrap();
     assert!(
         mix.keys()
             .all(|k| k == "1000" || k == "1300" || k == "1301"),
-        "mix: {mix:?}"
+        "mix: {mix:?}; server log (a 2400's cause is there): {}",
+        r["server_log_problems"]
     );
 
     // Each baseline alternated with its scenario in the default five rounds, and each

@@ -106,6 +106,17 @@ static COMMAND_LINES: OnceLock<CommandLines> = OnceLock::new();
 /// outside [`crate::ConnectionHandler::handle`] can call it directly.
 pub fn log_command(connection: u64, outcome: &CommandOutcome, latency: Duration) {
     let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    if let Some(failure) = &outcome.failure {
+        tracing::error!(
+            conn = connection,
+            registrar = outcome.registrar.as_ref().map_or("-", |r| r.as_str()),
+            command = %outcome.command,
+            sv_trid = outcome.sv_trid.as_ref().map_or("-", |t| t.as_str()),
+            error = %failure,
+            "the store failed; the command was answered {}",
+            outcome.result_code
+        );
+    }
     // Once `init` installed the server's own log, the line is written here, byte for byte
     // what tracing's formatter writes for `traced` below (a test holds the two together):
     // tracing's formatter (fields through `Debug`, the timestamp through `fmt`) was about
@@ -485,6 +496,31 @@ mod tests {
             let sub = subscriber(LogFormat::Text, filter, capture.clone());
             tracing::subscriber::with_default(sub, || traced(1, &outcomes()[0], 1));
             assert_eq!(!capture.0.lock().unwrap().is_empty(), want, "{level}");
+        }
+    }
+
+    #[test]
+    fn a_store_failure_is_logged_as_an_error_with_its_cause() {
+        let capture = Capture::default();
+        let sub = subscriber(LogFormat::Text, "info".parse().unwrap(), capture.clone());
+        let failed = CommandOutcome {
+            failure: Some("transaction not serialisable after 20 attempts".into()),
+            ..CommandOutcome::new("domain:create", 2400)
+        };
+        tracing::subscriber::with_default(sub, || {
+            log_command(3, &outcomes()[0], Duration::from_micros(5));
+            log_command(4, &failed, Duration::from_micros(5));
+        });
+        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "{text}");
+        for want in [
+            "conn=4",
+            "command=domain:create",
+            "transaction not serialisable after 20 attempts",
+            "answered 2400",
+        ] {
+            assert!(errors[0].contains(want), "{want}: {text}");
         }
     }
 

@@ -128,6 +128,9 @@ pub struct CommandOutcome {
     /// The response is the recorded answer to an earlier copy of the command (idempotent
     /// replay): nothing was executed. Logged, and counted apart from executed commands.
     pub replayed: bool,
+    /// Why the store failed, when the command was answered 2400 because of it: logged at
+    /// `ERROR` beside the command line, never sent to the client.
+    pub failure: Option<String>,
 }
 
 impl CommandOutcome {
@@ -141,6 +144,7 @@ impl CommandOutcome {
             sv_trid: None,
             refusal: None,
             replayed: false,
+            failure: None,
         }
     }
 }

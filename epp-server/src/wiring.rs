@@ -147,6 +147,7 @@ fn command_outcome(o: epp_session::Outcome) -> CommandOutcome {
         sv_trid: o.sv_trid,
         refusal: o.refusal.and_then(refusal),
         replayed: o.replayed,
+        failure: o.failure,
     }
 }
 

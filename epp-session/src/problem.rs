@@ -250,7 +250,10 @@ pub(crate) struct Refused {
     pub(crate) conditions: Vec<Condition>,
     /// Who gets Norid's `response-copy` of this refusal: the sponsor of the object another
     /// registrar tried to take (a refused transfer execute).
-    pub(crate) copy: Option<ResponseCopyTo>,
+    pub(crate) copy: Option<Box<ResponseCopyTo>>,
+    /// Why the store failed, for a refusal that stands for a store failure (2400): for the
+    /// server's log, never sent to the client.
+    pub(crate) failure: Option<String>,
 }
 
 /// The recipient and entries of a `response-copy` of a refusal.
@@ -272,6 +275,7 @@ impl Refused {
             reason: reason.into(),
             conditions: Vec::new(),
             copy: None,
+            failure: None,
         }
     }
 }
@@ -283,6 +287,7 @@ impl From<Problem> for Refused {
             reason: p.details(),
             conditions: vec![p.condition()],
             copy: None,
+            failure: None,
         }
     }
 }
@@ -294,6 +299,7 @@ impl From<Refusal> for Refused {
             reason: r.reason(),
             conditions: vec![r.condition()],
             copy: None,
+            failure: None,
         }
     }
 }
@@ -302,7 +308,15 @@ impl From<StoreError> for Refused {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::QuotaExceeded(r) => (*r).into(),
-            e => Problem::from_store(&e).into(),
+            e => {
+                let problem = Problem::from_store(&e);
+                let failed = problem == Problem::StoreFailure;
+                let mut refused = Refused::from(problem);
+                if failed {
+                    refused.failure = Some(e.to_string());
+                }
+                refused
+            }
         }
     }
 }
@@ -387,8 +401,13 @@ mod tests {
             r.reason,
             "Contact [TR85R] is in use by domain [a.no] and cannot be deleted."
         );
+        assert_eq!(r.failure, None);
         let r = Refused::from(StoreError::Unavailable("down".into()));
         assert_eq!(r.code, ResultCode::CommandFailed);
         assert_eq!(r.conditions[0].code, "EC001908");
+        // The store's own words are for the server's log, not for the client.
+        let failure = r.failure.unwrap();
+        assert!(failure.contains("down"), "{failure}");
+        assert!(!r.reason.contains("down"), "{}", r.reason);
     }
 }

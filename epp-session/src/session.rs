@@ -85,6 +85,10 @@ pub struct Outcome {
     /// How many notifications (e-mail, SMS: Norid's transfer tokens) the command queued
     /// in the store's outbox; a server wakes its delivery when this is not zero.
     pub notifications: u32,
+    /// Why the store failed, when the command was answered 2400 because of it (the
+    /// database is unreachable, its transactions kept failing, a row would not decode):
+    /// for the server's log, never sent to the client.
+    pub failure: Option<String>,
 }
 
 /// Which limit or check refused a command, for a server's refusal metric.
@@ -413,6 +417,7 @@ impl<S: Store> Session<S> {
             refusal: None,
             replayed: false,
             notifications: 0,
+            failure: None,
         }
     }
 
@@ -524,13 +529,15 @@ impl<S: Store> Session<S> {
                 };
                 return self.failed_login(&why, cl_trid, sv, LimitRefusal::LoginFailed);
             }
-            Err(_) => {
-                return refuse(
+            Err(e) => {
+                let mut reply = refuse(
                     self,
                     ResultCode::CommandFailed,
                     "The registry could not check the credentials; try again.",
                     None,
                 );
+                reply.outcome.failure = Some(e.to_string());
+                return reply;
             }
         };
         if !registrar.cert_pins.is_empty() {
@@ -762,6 +769,7 @@ impl<S: Store> Session<S> {
                 }
                 let mut outcome = self.outcome(info.label, refused.code.code(), cl_trid, Some(sv));
                 outcome.refusal = refusal;
+                outcome.failure = refused.failure;
                 Reply {
                     bytes,
                     action: Action::Continue,
@@ -1029,12 +1037,17 @@ impl<S: Store> Session<S> {
                         };
                         return Ok(Executed::Replayed(b.to_vec()));
                     }
-                    return Err(Problem::StoreFailure.into());
+                    return Err(store_failure(
+                        "the clTRID's replay record exists but could not be read".into(),
+                    ));
                 }
                 Err(e) => return Err(Refused::from(e)),
             }
         }
-        Err(Problem::StoreFailure.into())
+        Err(store_failure(format!(
+            "what the command read changed before each of its {} commits",
+            u64::from(self.config.conflict_retries) + 1
+        )))
     }
 
     /// Serialises a successful answer.
@@ -1153,6 +1166,13 @@ impl<S: Store> Session<S> {
         epp_norid_ext::encode_response(&r, &mut out);
         out
     }
+}
+
+/// A store failure (2400) with its cause for the log.
+fn store_failure(why: String) -> Refused {
+    let mut refused = Refused::from(Problem::StoreFailure);
+    refused.failure = Some(why);
+    refused
 }
 
 /// Whether a transform was answered before.

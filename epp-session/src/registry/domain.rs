@@ -1282,11 +1282,11 @@ pub(crate) async fn execute<S: Store>(
         && d.cl_id != *ctx.me
         && d.cl_id.as_str() != WITHDRAWN_REGISTRAR
     {
-        refused.copy = Some(crate::problem::ResponseCopyTo {
+        refused.copy = Some(Box::new(crate::problem::ResponseCopyTo {
             registrar: d.cl_id,
             command: copy_command(ctx),
             object_name: c.name.to_string(),
-        });
+        }));
     }
     Err(refused)
 }

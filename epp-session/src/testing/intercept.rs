@@ -46,6 +46,12 @@ pub trait Hooks: Send + Sync {
 
     /// Sees a change set before the wrapped store commits it.
     fn committing(&self, _set: &ChangeSet) {}
+
+    /// An error to answer a commit with instead of committing it (a database that went
+    /// away, transactions that keep failing).
+    fn commit_error(&self, _set: &ChangeSet) -> Option<StoreError> {
+        None
+    }
 }
 
 /// A store that answers from `inner` except where `hooks` answer (tests only).
@@ -163,6 +169,9 @@ impl<S: Store, H: Hooks> Store for Intercept<S, H> {
     }
     async fn commit(&self, changes: ChangeSet) -> Result<CommitReceipt, StoreError> {
         self.hooks.committing(&changes);
+        if let Some(e) = self.hooks.commit_error(&changes) {
+            return Err(e);
+        }
         self.inner.commit(changes).await
     }
 }
