@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use epp_session::store::{Change, ChangeSet};
 use futures_util::StreamExt;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Statement};
 
 use super::postgres::connect;
 
@@ -344,6 +344,11 @@ async fn session(
         .await?
         .get(0);
     let keys = Keys { schema, token };
+    // Prepared once: the knock is tried every POLL while the cache is on, and a statement
+    // given as text is parsed and described again each time (two round trips, not one).
+    let knock = client
+        .prepare("SELECT pg_try_advisory_xact_lock($1, 0)")
+        .await?;
     let member: bool = client
         .query_one("SELECT pg_try_advisory_lock($1)", &[&keys.member()])
         .await?
@@ -364,7 +369,7 @@ async fn session(
             return Ok(());
         };
         let waiting = match held_since {
-            Some(_) => writer_waiting(&client, keys).await?,
+            Some(_) => writer_waiting(&client, &knock, keys).await?,
             None => false,
         };
         match held_since {
@@ -386,7 +391,7 @@ async fn session(
             None if Instant::now() >= next_try => {
                 next_try = Instant::now() + RETRY_FIRST;
                 if members(&client, keys).await? == 1 {
-                    if take(&client, config, &c, keys).await? {
+                    if take(&client, &knock, config, &c, keys).await? {
                         held_since = Some(Instant::now());
                         tracing::info!(
                             names = c.names().existing.len(),
@@ -409,6 +414,7 @@ async fn session(
 /// back) when a lock is taken or a writer came while the names were read.
 async fn take(
     client: &Client,
+    knock: &Statement,
     config: &tokio_postgres::Config,
     cache: &CheckCache,
     keys: Keys,
@@ -457,7 +463,7 @@ async fn take(
                 }
             }
             () = tokio::time::sleep(POLL) => {
-                if writer_waiting(client, keys).await? {
+                if writer_waiting(client, knock, keys).await? {
                     release(client, keys).await?;
                     return Ok(false);
                 }
@@ -497,11 +503,12 @@ async fn release(client: &Client, keys: Keys) -> Result<(), tokio_postgres::Erro
 /// or (while the guard takes the locks) one in the middle of its transaction. A try of
 /// the lock for the length of one statement: no `pg_locks` scan, which costs PostgreSQL
 /// a view of every lock (the SERIALIZABLE transactions' predicate locks included).
-async fn writer_waiting(client: &Client, keys: Keys) -> Result<bool, tokio_postgres::Error> {
-    let free: bool = client
-        .query_one("SELECT pg_try_advisory_xact_lock($1, 0)", &[&keys.schema])
-        .await?
-        .get(0);
+async fn writer_waiting(
+    client: &Client,
+    knock: &Statement,
+    keys: Keys,
+) -> Result<bool, tokio_postgres::Error> {
+    let free: bool = client.query_one(knock, &[&keys.schema]).await?.get(0);
     Ok(!free)
 }
 
