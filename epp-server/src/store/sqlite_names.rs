@@ -181,6 +181,7 @@ impl SqliteNames {
         conn: &Connection,
         header: impl Fn() -> Option<WalHeader>,
     ) -> rusqlite::Result<()> {
+        let started = Instant::now();
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let read = (|| -> rusqlite::Result<(i64, HashSet<Box<str>>)> {
             let version = data_version(conn)?;
@@ -196,6 +197,12 @@ impl SqliteNames {
         let ended = conn.execute_batch(if read.is_ok() { "COMMIT" } else { "ROLLBACK" });
         let (version, names) = read?;
         ended?;
+        // Commits waited meanwhile: the time says whether a slow commit was this.
+        tracing::info!(
+            names = names.len(),
+            held_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "check cache: every domain name read again under the write lock"
+        );
         let mut s = self.state();
         match h {
             Some(h) => {

@@ -754,6 +754,7 @@ pub(crate) async fn run_all(
     }
     report.server_rss_peak_kib = server.peak_rss_kib();
     report.server_log_problems = server.log_problems(20);
+    report.server_log_cache = server.log_lines_with("check cache:", 50);
     server.stop();
     Ok(report)
 }

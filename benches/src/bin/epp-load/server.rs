@@ -187,6 +187,17 @@ impl Server {
             .collect()
     }
 
+    /// Lines of the server's log that contain `pattern` (at most `max`).
+    pub(crate) fn log_lines_with(&self, pattern: &str, max: usize) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(pattern))
+            .take(max)
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// SIGTERM, then waits for the exit (killing it after 15 s).
     pub(crate) fn stop(mut self) {
         let _ = Command::new("kill")

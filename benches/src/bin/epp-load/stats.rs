@@ -153,6 +153,9 @@ pub(crate) struct Report {
     pub(crate) server_rss_start_kib: u64,
     pub(crate) server_rss_peak_kib: u64,
     pub(crate) server_log_problems: Vec<String>,
+    /// The server's check-cache lines (turned on or off, names read again and how long
+    /// commits waited for it), for a slow commit in the report.
+    pub(crate) server_log_cache: Vec<String>,
 }
 
 /// A ratio or limit against its target.
@@ -256,6 +259,7 @@ impl Report {
                 "rounds": c.rounds,
             })).collect::<Vec<_>>(),
             "server_log_problems": self.server_log_problems,
+            "server_log_cache": self.server_log_cache,
         })
     }
 
@@ -345,6 +349,9 @@ impl Report {
             }
         }
         for p in &self.server_log_problems {
+            let _ = writeln!(s, "server log: {p}");
+        }
+        for p in &self.server_log_cache {
             let _ = writeln!(s, "server log: {p}");
         }
         s
