@@ -65,7 +65,7 @@ use super::check_cache::domain_writes;
 use super::error::OpenError;
 use super::poll_cache::PollCache;
 use super::sql::{Cell, Conn, DbError, Row, TxError, Value};
-use super::sqlite_names::{SqliteNames, WalHeader, data_version};
+use super::sqlite_names::{OpenReader, SqliteNames, WalHeader, data_version};
 use super::{engine, migrate, read};
 
 /// How hard SQLite works to keep a commit through a power loss (`PRAGMA synchronous`).
@@ -249,18 +249,25 @@ impl SqliteStore {
         let readers = Arc::new(Mutex::new(Vec::new()));
         let idle = Arc::clone(&readers);
         // The names and the writer's own handle of the `-shm` file.
+        // The first reading is made here, before anything commits; later ones (after
+        // another writer's commits) on a read-only connection of their own.
         let names = match (&shm, config.check_cache) {
-            (Some(f), true) => f
-                .try_clone()
-                .ok()
-                .map(|f| (Arc::new(SqliteNames::new()), f)),
+            (Some(f), true) => f.try_clone().ok().map(|f| {
+                let n = SqliteNames::new();
+                if let Err(e) = n.refresh(&writer, || wal_header(&f), true) {
+                    tracing::warn!(error = %e, "cannot read the domain names; checks read SQLite");
+                }
+                let (path, busy) = (config.path.clone(), config.busy_timeout);
+                let open: OpenReader = Arc::new(move || {
+                    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                    let conn = Connection::open_with_flags(&path, flags)?;
+                    conn.busy_timeout(busy)?;
+                    Ok(conn)
+                });
+                (Arc::new(n.with_reader(open)), f)
+            }),
             _ => None,
         };
-        if let Some((n, f)) = &names
-            && let Err(e) = n.refresh(&writer, || wal_header(f), true)
-        {
-            tracing::warn!(error = %e, "cannot read the domain names; checks read SQLite");
-        }
         let store_names = names.as_ref().map(|(n, _)| Arc::clone(n));
         std::thread::Builder::new()
             .name("epp-sqlite-writer".into())

@@ -9,12 +9,17 @@
 //! shows only its own, the writer applies the batch's domain names and records the header;
 //! a check whose `pread` of the header (which the readers do anyway) finds that header
 //! answers from the names. Any other header, or none, and the check reads SQLite as before.
-//! After another writer's commit the names are read again, once the writer holds the write
-//! lock (so that nothing can commit meanwhile), no sooner than a backoff allows.
+//! After another writer's commit the names are read again, no sooner than a backoff allows,
+//! on a read-only connection of their own (off the writer thread, so commits go on): the
+//! writer notes its `data_version` first and keeps the names its own commits write
+//! meanwhile, and installs the names read, with those writes applied, only if
+//! `data_version` has not moved. The first reading, at open, is made by the writer under
+//! the write lock.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::mpsc::{self, TryRecvError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -29,18 +34,46 @@ pub(crate) type WalHeader = [u8; 48];
 /// other writers keep committing, up to [`RELOAD_MAX`].
 const RELOAD_FIRST: Duration = Duration::from_secs(1);
 const RELOAD_MAX: Duration = Duration::from_secs(60);
-/// Reading every name holds the write lock, so it waits for the writer to be idle (no
-/// change set for a second), unless the names have been out of date this long.
+/// Reading every name in the writer thread holds the write lock, so it waits for the writer
+/// to be idle (no change set for a second), unless the names have been out of date this long
+/// (without a reader connection: at open, and in unit tests).
 const RELOAD_BUSY: Duration = Duration::from_secs(30);
 
+/// Opens a connection to the store's file for reading every name off the writer thread.
+pub(crate) type OpenReader = Arc<dyn Fn() -> rusqlite::Result<Connection> + Send + Sync>;
+
 /// The domain names of a SQLite store, for checks.
-#[derive(Debug)]
 pub(crate) struct SqliteNames {
     state: Mutex<State>,
+    /// Where every name is read again after another writer's commits: on a connection of
+    /// its own, off the writer thread, so that commits do not wait for it. `None`: in the
+    /// writer thread under the write lock (at startup, and in unit tests).
+    reader: Option<OpenReader>,
     /// Names answered from memory.
     answered: AtomicU64,
     /// Times every name was read.
     loads: AtomicU64,
+}
+
+impl std::fmt::Debug for SqliteNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteNames")
+            .field("state", &self.state)
+            .field("off_thread", &self.reader.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every name being read on another connection.
+#[derive(Debug)]
+struct Reading {
+    /// The writer connection's `PRAGMA data_version` before the reading began: if it is
+    /// the same when the names are installed, no other connection committed meanwhile.
+    data_version: i64,
+    /// The names this store's own commits wrote since, in order: the reading may have
+    /// begun before or after each of them, and applying them again gives the same names.
+    journal: Writes,
+    result: mpsc::Receiver<rusqlite::Result<HashSet<Box<str>>>>,
 }
 
 #[derive(Debug)]
@@ -57,6 +90,8 @@ struct State {
     last_foreign: Option<Instant>,
     /// When the names were last dropped.
     dropped: Instant,
+    /// Every name being read off the writer thread.
+    reading: Option<Reading>,
 }
 
 impl SqliteNames {
@@ -70,10 +105,18 @@ impl SqliteNames {
                 backoff: RELOAD_FIRST,
                 last_foreign: None,
                 dropped: Instant::now(),
+                reading: None,
             }),
+            reader: None,
             answered: AtomicU64::new(0),
             loads: AtomicU64::new(0),
         }
+    }
+
+    /// Names read again on connections `open` makes, off the writer thread.
+    pub(crate) fn with_reader(mut self, open: OpenReader) -> Self {
+        self.reader = Some(open);
+        self
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -121,6 +164,17 @@ impl SqliteNames {
         writes: Writes,
     ) {
         let mut s = self.state();
+        if let Some(r) = &mut s.reading {
+            match data_version {
+                Some(v) if v == r.data_version => r.journal.extend(writes),
+                // Another connection committed: the reading may miss it.
+                _ => {
+                    s.reading = None;
+                    s.foreign();
+                }
+            }
+            return;
+        }
         if s.valid.is_none() {
             return;
         }
@@ -142,6 +196,8 @@ impl SqliteNames {
     /// Writer thread: a COMMIT failed, so what the file holds is not known here.
     pub(crate) fn commit_failed(&self) {
         let mut s = self.state();
+        // The journal cannot say what the failed COMMIT left.
+        s.reading = None;
         s.valid = None;
         s.existing = HashSet::new();
         s.dropped = Instant::now();
@@ -149,9 +205,10 @@ impl SqliteNames {
 
     /// Writer thread, between batches (`idle`: after a second without any): a header
     /// other than the recorded one is another writer's commit. Reads every name again
-    /// when they are out of date and the backoff allows, and the writer is idle or the
-    /// names have been out of date for [`RELOAD_BUSY`]: the reading holds the write lock,
-    /// and commits would wait for it.
+    /// when they are out of date and the backoff allows: off the writer thread when a
+    /// reader is set (installing a finished reading here), otherwise here under the write
+    /// lock once the writer is idle or the names have been out of date for
+    /// [`RELOAD_BUSY`], since commits wait for it.
     pub(crate) fn refresh(
         &self,
         conn: &Connection,
@@ -166,12 +223,112 @@ impl SqliteNames {
                 }
                 s.foreign();
             }
+            if s.reading.is_some() {
+                return self.install(&mut s, conn, header);
+            }
             let now = Instant::now();
-            if now < s.next_load || (!idle && now.duration_since(s.dropped) < RELOAD_BUSY) {
+            if now < s.next_load {
+                return Ok(());
+            }
+            if let Some(open) = &self.reader {
+                return self.start_reading(&mut s, conn, open);
+            }
+            if !idle && now.duration_since(s.dropped) < RELOAD_BUSY {
                 return Ok(());
             }
         }
         self.load(conn, header)
+    }
+
+    /// Starts reading every name on another connection, after noting `data_version`.
+    fn start_reading(
+        &self,
+        s: &mut State,
+        conn: &Connection,
+        open: &OpenReader,
+    ) -> rusqlite::Result<()> {
+        let data_version = data_version(conn)?;
+        let (done, result) = mpsc::channel();
+        let open = Arc::clone(open);
+        let spawned = std::thread::Builder::new()
+            .name("epp-sqlite-names".into())
+            .spawn(move || {
+                let started = Instant::now();
+                let names = open().and_then(|c| read_names(&c));
+                if let Ok(names) = &names {
+                    tracing::info!(
+                        names = names.len(),
+                        took_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                        "check cache: every domain name read again on a connection of its own"
+                    );
+                }
+                let _ = done.send(names);
+            });
+        match spawned {
+            Ok(_) => {
+                s.reading = Some(Reading {
+                    data_version,
+                    journal: Vec::new(),
+                    result,
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "check cache: cannot start reading the names");
+                s.foreign();
+            }
+        }
+        Ok(())
+    }
+
+    /// Installs a finished reading with this store's own writes since applied, if no other
+    /// connection has committed since it began.
+    fn install(
+        &self,
+        s: &mut State,
+        conn: &Connection,
+        header: impl Fn() -> Option<WalHeader>,
+    ) -> rusqlite::Result<()> {
+        let Some(reading) = s.reading.take() else {
+            return Ok(());
+        };
+        let names = match reading.result.try_recv() {
+            Err(TryRecvError::Empty) => {
+                s.reading = Some(reading);
+                return Ok(());
+            }
+            Ok(Ok(names)) => names,
+            Ok(Err(e)) => {
+                s.foreign();
+                return Err(e);
+            }
+            Err(TryRecvError::Disconnected) => {
+                s.foreign();
+                return Ok(());
+            }
+        };
+        // The header first, then `data_version`: unchanged since the reading began, the
+        // header shows the reading's names with this store's writes since, and no other
+        // connection's commit.
+        let h = header();
+        let version = data_version(conn)?;
+        match h {
+            Some(h) if version == reading.data_version => {
+                let mut names = names;
+                for (name, exists) in reading.journal {
+                    if exists {
+                        names.insert(name);
+                    } else {
+                        names.remove(&name);
+                    }
+                }
+                s.valid = Some(h);
+                s.existing = names;
+                s.data_version = version;
+                self.loads.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => s.foreign(),
+        }
+        Ok(())
     }
 
     /// Reads every name while holding the write lock, so that nothing commits between the
@@ -185,13 +342,7 @@ impl SqliteNames {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let read = (|| -> rusqlite::Result<(i64, HashSet<Box<str>>)> {
             let version = data_version(conn)?;
-            let mut names = HashSet::new();
-            let mut stmt = conn.prepare_cached("SELECT name FROM domains")?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                names.insert(Box::from(row.get_ref(0)?.as_str()?));
-            }
-            Ok((version, names))
+            Ok((version, read_names(conn)?))
         })();
         let h = header();
         let ended = conn.execute_batch(if read.is_ok() { "COMMIT" } else { "ROLLBACK" });
@@ -235,6 +386,17 @@ impl State {
         self.next_load = now + self.backoff;
         self.backoff = (self.backoff * 2).min(RELOAD_MAX);
     }
+}
+
+/// Every domain name, in one statement (one snapshot).
+fn read_names(conn: &Connection) -> rusqlite::Result<HashSet<Box<str>>> {
+    let mut names = HashSet::new();
+    let mut stmt = conn.prepare_cached("SELECT name FROM domains")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        names.insert(Box::from(row.get_ref(0)?.as_str()?));
+    }
+    Ok(names)
 }
 
 /// The connection's `PRAGMA data_version`: changes when another connection commits.
@@ -312,6 +474,95 @@ mod tests {
         // Idle: read now.
         n.refresh(&conn, || Some([2; 48]), true).unwrap();
         assert_eq!((ask(&n, 2, "a.no"), n.loads()), (Some(true), 2));
+    }
+
+    /// A store file with `a.no`, its writer connection, and names read off the writer
+    /// thread on connections to the file.
+    fn on_file() -> (tempfile::TempDir, Connection, SqliteNames) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("names.sqlite3");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; CREATE TABLE domains (name TEXT PRIMARY KEY); \
+             INSERT INTO domains VALUES ('a.no');",
+        )
+        .unwrap();
+        let open: OpenReader = Arc::new(move || Connection::open(&path));
+        (dir, conn, SqliteNames::new().with_reader(open))
+    }
+
+    /// Refreshes between batches (at `header`) until the reading is over.
+    fn until_read(n: &SqliteNames, conn: &Connection, header: u8) {
+        for _ in 0..500 {
+            n.refresh(conn, || Some([header; 48]), false).unwrap();
+            if n.state().reading.is_none() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("the reading did not end");
+    }
+
+    #[test]
+    fn off_the_writer_thread_the_names_come_with_the_stores_own_commits_made_meanwhile() {
+        let (_dir, conn, n) = on_file();
+        // The reading starts between batches; the writer goes on committing meanwhile.
+        n.refresh(&conn, || Some([1; 48]), false).unwrap();
+        assert!(n.state().reading.is_some());
+        let v = data_version(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO domains VALUES ('b.no'); DELETE FROM domains WHERE name = 'a.no';",
+        )
+        .unwrap();
+        n.after_commit(
+            Some([2; 48]),
+            Some(data_version(&conn).unwrap()),
+            vec![(Box::from("b.no"), true), (Box::from("a.no"), false)],
+        );
+        assert_eq!(
+            data_version(&conn).unwrap(),
+            v,
+            "own commits keep data_version"
+        );
+        until_read(&n, &conn, 3);
+        assert_eq!(ask(&n, 3, "a.no"), Some(false));
+        assert_eq!(ask(&n, 3, "b.no"), Some(true));
+        assert_eq!(n.loads(), 1);
+    }
+
+    #[test]
+    fn off_the_writer_thread_another_connections_commit_meanwhile_discards_the_reading() {
+        let (dir, conn, n) = on_file();
+        n.refresh(&conn, || Some([1; 48]), false).unwrap();
+        let other = Connection::open(dir.path().join("names.sqlite3")).unwrap();
+        other
+            .execute_batch("INSERT INTO domains VALUES ('c.no');")
+            .unwrap();
+        // Seen between batches, when the reading is installed: dropped, read again later.
+        until_read(&n, &conn, 2);
+        assert_eq!(ask(&n, 2, "c.no"), None);
+        assert_eq!(n.loads(), 0);
+        // Seen after a commit of this store's while the reading runs: dropped at once.
+        let (dir, conn, n) = on_file();
+        n.refresh(&conn, || Some([1; 48]), false).unwrap();
+        let other = Connection::open(dir.path().join("names.sqlite3")).unwrap();
+        other
+            .execute_batch("INSERT INTO domains VALUES ('c.no');")
+            .unwrap();
+        n.after_commit(
+            Some([2; 48]),
+            Some(data_version(&conn).unwrap()),
+            Vec::new(),
+        );
+        assert!(n.state().reading.is_none());
+        n.refresh(&conn, || Some([2; 48]), false).unwrap();
+        assert_eq!(ask(&n, 2, "c.no"), None);
+        // A failed commit of this store's drops the reading too.
+        let (_dir, conn, n) = on_file();
+        n.refresh(&conn, || Some([1; 48]), false).unwrap();
+        n.commit_failed();
+        assert!(n.state().reading.is_none());
+        assert_eq!(ask(&n, 1, "a.no"), None);
     }
 
     #[test]
