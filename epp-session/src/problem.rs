@@ -268,6 +268,13 @@ pub(crate) struct ResponseCopyTo {
 }
 
 impl Refused {
+    /// A store failure (2400), with its cause for the server's log.
+    pub(crate) fn store_failure(why: String) -> Self {
+        let mut refused = Refused::from(Problem::StoreFailure);
+        refused.failure = Some(why);
+        refused
+    }
+
     /// A refusal with a reason and no condition (session-level refusals such as 2002).
     pub(crate) fn plain(code: ResultCode, reason: impl Into<String>) -> Self {
         Self {
@@ -308,15 +315,10 @@ impl From<StoreError> for Refused {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::QuotaExceeded(r) => (*r).into(),
-            e => {
-                let problem = Problem::from_store(&e);
-                let failed = problem == Problem::StoreFailure;
-                let mut refused = Refused::from(problem);
-                if failed {
-                    refused.failure = Some(e.to_string());
-                }
-                refused
-            }
+            e => match Problem::from_store(&e) {
+                Problem::StoreFailure => Refused::store_failure(e.to_string()),
+                problem => problem.into(),
+            },
         }
     }
 }

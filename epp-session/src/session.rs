@@ -1037,14 +1037,14 @@ impl<S: Store> Session<S> {
                         };
                         return Ok(Executed::Replayed(b.to_vec()));
                     }
-                    return Err(store_failure(
+                    return Err(Refused::store_failure(
                         "the clTRID's replay record exists but could not be read".into(),
                     ));
                 }
                 Err(e) => return Err(Refused::from(e)),
             }
         }
-        Err(store_failure(format!(
+        Err(Refused::store_failure(format!(
             "what the command read changed before each of its {} commits",
             u64::from(self.config.conflict_retries) + 1
         )))
@@ -1166,13 +1166,6 @@ impl<S: Store> Session<S> {
         epp_norid_ext::encode_response(&r, &mut out);
         out
     }
-}
-
-/// A store failure (2400) with its cause for the log.
-fn store_failure(why: String) -> Refused {
-    let mut refused = Refused::from(Problem::StoreFailure);
-    refused.failure = Some(why);
-    refused
 }
 
 /// Whether a transform was answered before.

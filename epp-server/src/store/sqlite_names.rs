@@ -180,13 +180,7 @@ impl SqliteNames {
         }
         match (header, data_version) {
             (Some(h), Some(v)) if v == s.data_version => {
-                for (name, exists) in writes {
-                    if exists {
-                        s.existing.insert(name);
-                    } else {
-                        s.existing.remove(&name);
-                    }
-                }
+                apply(&mut s.existing, writes);
                 s.valid = Some(h);
             }
             _ => s.foreign(),
@@ -314,21 +308,26 @@ impl SqliteNames {
         match h {
             Some(h) if version == reading.data_version => {
                 let mut names = names;
-                for (name, exists) in reading.journal {
-                    if exists {
-                        names.insert(name);
-                    } else {
-                        names.remove(&name);
-                    }
-                }
-                s.valid = Some(h);
-                s.existing = names;
-                s.data_version = version;
-                self.loads.fetch_add(1, Ordering::Relaxed);
+                apply(&mut names, reading.journal);
+                self.install_names(s, h, names, version);
             }
             _ => s.foreign(),
         }
         Ok(())
+    }
+
+    /// Checks answer from `names` while the header is `header`.
+    fn install_names(
+        &self,
+        s: &mut State,
+        header: WalHeader,
+        names: HashSet<Box<str>>,
+        data_version: i64,
+    ) {
+        s.valid = Some(header);
+        s.existing = names;
+        s.data_version = data_version;
+        self.loads.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Reads every name while holding the write lock, so that nothing commits between the
@@ -356,15 +355,21 @@ impl SqliteNames {
         );
         let mut s = self.state();
         match h {
-            Some(h) => {
-                s.valid = Some(h);
-                s.existing = names;
-                s.data_version = version;
-                self.loads.fetch_add(1, Ordering::Relaxed);
-            }
+            Some(h) => self.install_names(&mut s, h, names, version),
             None => s.foreign(),
         }
         Ok(())
+    }
+}
+
+/// Applies a batch's or a journal's writes, in order (each name's last write wins).
+fn apply(names: &mut HashSet<Box<str>>, writes: Writes) {
+    for (name, exists) in writes {
+        if exists {
+            names.insert(name);
+        } else {
+            names.remove(&name);
+        }
     }
 }
 
