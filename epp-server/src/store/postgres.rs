@@ -171,6 +171,9 @@ struct Pool {
     permits: Semaphore,
     size: usize,
     max_attempts: u32,
+    /// Commit attempts share it; a change set that has failed [`ALONE_AFTER`] attempts
+    /// takes it alone (see [`PgStore::commit_attempts`]).
+    gate: tokio::sync::RwLock<()>,
     polls: PollCache,
     /// Sequence numbers taken from the database and not handed out yet.
     blocks: Mutex<HashMap<Sequence, VecDeque<u64>>>,
@@ -210,6 +213,7 @@ impl PgStore {
                 config: driver,
                 commits: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
+                gate: tokio::sync::RwLock::new(()),
                 lookups: AtomicU64::new(0),
                 lookup_queries: AtomicU64::new(0),
                 idle: Mutex::new(Default::default()),
@@ -1040,6 +1044,9 @@ impl Conn for PgConn {
     }
 }
 
+/// Failed attempts after which a change set's next attempts run alone in this process.
+const ALONE_AFTER: u32 = 4;
+
 /// Sleeps a random time that grows with the attempt, so retried transactions spread out.
 async fn backoff(attempt: u32) {
     let cap_micros = 200u64 << attempt.min(8);
@@ -1289,17 +1296,36 @@ impl Store for PgStore {
 }
 
 impl PgStore {
+    /// Commits `changes`, again after a serialisation failure or deadlock. On small tables
+    /// PostgreSQL's predicate locks cover whole relations or index pages, so concurrent
+    /// creates keep aborting each other, and one change set could lose every time (the
+    /// smoke test once saw 20 attempts used up by four sessions). So after
+    /// [`ALONE_AFTER`] failed attempts (and for its last attempt) a change set waits for
+    /// this process's other attempts to end and runs alone (the gate is fair: attempts that
+    /// come later wait for it); only other processes' transactions can still abort it.
     async fn commit_attempts(&self, changes: &ChangeSet) -> Result<CommitReceipt, StoreError> {
         let attempts = self.inner.max_attempts;
+        let mut alone = None;
         for attempt in 1..=attempts {
-            match self.attempt(changes).await {
+            let shared = match alone {
+                None => Some(self.inner.gate.read().await),
+                Some(_) => None,
+            };
+            let result = self.attempt(changes).await;
+            drop(shared);
+            match result {
                 Ok(receipt) => {
                     self.inner.commits.fetch_add(1, Ordering::Relaxed);
                     return Ok(receipt);
                 }
                 Err(TxError::Db(e)) if e.is_transient() => {
                     self.inner.retries.fetch_add(1, Ordering::Relaxed);
-                    backoff(attempt).await;
+                    // Alone after ALONE_AFTER failures, and for the last attempt in any case.
+                    if alone.is_none() && (attempt >= ALONE_AFTER || attempt + 1 == attempts) {
+                        alone = Some(self.inner.gate.write().await);
+                    } else {
+                        backoff(attempt).await;
+                    }
                 }
                 Err(e) => return Err(e.into_store_error()),
             }
