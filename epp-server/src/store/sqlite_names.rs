@@ -535,25 +535,27 @@ mod tests {
         assert_eq!(n.loads(), 1);
     }
 
-    #[test]
-    fn off_the_writer_thread_another_connections_commit_meanwhile_discards_the_reading() {
+    /// A reading started between batches, and another connection's commit of `c.no`
+    /// while it runs.
+    fn reading_with_a_foreign_commit() -> (tempfile::TempDir, Connection, SqliteNames) {
         let (dir, conn, n) = on_file();
         n.refresh(&conn, || Some([1; 48]), false).unwrap();
         let other = Connection::open(dir.path().join("names.sqlite3")).unwrap();
         other
             .execute_batch("INSERT INTO domains VALUES ('c.no');")
             .unwrap();
+        (dir, conn, n)
+    }
+
+    #[test]
+    fn off_the_writer_thread_another_connections_commit_meanwhile_discards_the_reading() {
+        let (_dir, conn, n) = reading_with_a_foreign_commit();
         // Seen between batches, when the reading is installed: dropped, read again later.
         until_read(&n, &conn, 2);
         assert_eq!(ask(&n, 2, "c.no"), None);
         assert_eq!(n.loads(), 0);
         // Seen after a commit of this store's while the reading runs: dropped at once.
-        let (dir, conn, n) = on_file();
-        n.refresh(&conn, || Some([1; 48]), false).unwrap();
-        let other = Connection::open(dir.path().join("names.sqlite3")).unwrap();
-        other
-            .execute_batch("INSERT INTO domains VALUES ('c.no');")
-            .unwrap();
+        let (_dir, conn, n) = reading_with_a_foreign_commit();
         n.after_commit(
             Some([2; 48]),
             Some(data_version(&conn).unwrap()),

@@ -178,21 +178,20 @@ impl Server {
 
     /// Lines of the server's log that report an error or a warning (at most `max`).
     pub(crate) fn log_problems(&self, max: usize) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains("ERROR") || l.contains("WARN"))
-            .take(max)
-            .map(str::to_owned)
-            .collect()
+        self.log_lines(|l| l.contains("ERROR") || l.contains("WARN"), max)
     }
 
     /// Lines of the server's log that contain `pattern` (at most `max`).
     pub(crate) fn log_lines_with(&self, pattern: &str, max: usize) -> Vec<String> {
+        self.log_lines(|l| l.contains(pattern), max)
+    }
+
+    /// Lines of the server's log that `keep` (at most `max`).
+    fn log_lines(&self, keep: impl Fn(&str) -> bool, max: usize) -> Vec<String> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
-            .filter(|l| l.contains(pattern))
+            .filter(|l| keep(l))
             .take(max)
             .map(str::to_owned)
             .collect()
