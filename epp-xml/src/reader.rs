@@ -490,16 +490,27 @@ impl<'a> XmlReader<'a> {
         // into scope, keep the others (with their prefixes) for resolving below.
         let mut others = std::mem::take(&mut self.scratch);
         others.clear();
-        let mut count = 0usize;
-        for a in e.attributes() {
+        // The attribute names seen so far, for the duplicate check: quick-xml's own keeps
+        // a vector of them, allocated for every element with attributes; at most
+        // `MAX_ATTRS` names fit here, on the stack.
+        let mut keys: [&str; MAX_ATTRS] = [""; MAX_ATTRS];
+        let mut attributes = e.attributes();
+        attributes.with_checks(false);
+        for (count, a) in attributes.enumerate() {
             let a = a.map_err(|err| malformed(&format!("bad attribute on <{local}>: {err}")))?;
-            count += 1;
-            if count > MAX_ATTRS {
+            if count == MAX_ATTRS {
                 return Err(DecodeError::new(
                     ErrorKind::Refused,
                     format!("<{local}> has more than {MAX_ATTRS} attributes"),
                 ));
             }
+            let key = self.borrow_str(a.key.into_inner());
+            if keys[..count].contains(&key) {
+                return Err(malformed(&format!(
+                    "attribute '{key}' appears twice on <{local}>"
+                )));
+            }
+            keys[count] = key;
             // Every value must be well-formed, whatever the attribute (namespace declarations
             // and xsi:schemaLocation included): references resolve, characters are XML's.
             let raw = self.borrow_str(&a.value);
@@ -946,6 +957,46 @@ mod tests {
             decode::<NoExtensions>(doc.as_bytes()).unwrap(),
             Request::Hello
         );
+    }
+
+    #[test]
+    fn an_attribute_may_appear_once() {
+        let d = "urn:ietf:params:xml:ns:domain-1.0";
+        for (doc, reason) in [
+            (
+                format!(
+                    r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><info><domain:info xmlns:domain="{d}"><domain:name hosts="all" hosts="none">a.no</domain:name></domain:info></info></command></epp>"#
+                ),
+                "attribute 'hosts' appears twice on <name>",
+            ),
+            (
+                r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0" xmlns="urn:ietf:params:xml:ns:epp-1.0"><hello/></epp>"#
+                    .to_owned(),
+                "attribute 'xmlns' appears twice on <epp>",
+            ),
+            (
+                format!(
+                    r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><info><domain:info xmlns:domain="{d}" xmlns:domain="{d}"><domain:name>a.no</domain:name></domain:info></info></command></epp>"#
+                ),
+                "attribute 'xmlns:domain' appears twice on <info>",
+            ),
+        ] {
+            let err = decode::<NoExtensions>(doc.as_bytes()).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                crate::ErrorKind::Malformed,
+                "{doc}: {}",
+                err.reason()
+            );
+            assert!(err.reason().contains(reason), "{doc}: {}", err.reason());
+        }
+        // The same local name under two prefixes is two attributes (both refused here as
+        // qualified attributes EPP does not define, but not as duplicates).
+        let doc = format!(
+            r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0" xmlns:a="urn:a" xmlns:b="urn:b"><command><info><domain:info xmlns:domain="{d}"><domain:name a:x="1" b:x="2">a.no</domain:name></domain:info></info></command></epp>"#
+        );
+        let err = decode::<NoExtensions>(doc.as_bytes()).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Structure, "{}", err.reason());
     }
 
     #[test]

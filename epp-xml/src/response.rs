@@ -214,8 +214,7 @@ pub fn write_response<X: Extension>(w: &mut XmlWriter<'_>, response: &Response<X
     open_epp(w);
     w.start("response", &[]);
     for r in &response.results {
-        let code = r.code.code().to_string();
-        w.start("result", &[("code", &code)]);
+        w.start("result", &[("code", r.code.digits())]);
         match &r.lang {
             Some(l) => w.leaf("msg", &[("lang", l)], &r.msg),
             None => w.leaf("msg", &[], &r.msg),

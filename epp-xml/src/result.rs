@@ -22,6 +22,11 @@ macro_rules! result_codes {
                 match self { $(ResultCode::$name => $code,)* }
             }
 
+            /// The code's four digits as text, for the `code` attribute.
+            pub const fn digits(self) -> &'static str {
+                match self { $(ResultCode::$name => stringify!($code),)* }
+            }
+
             /// The standard message text of RFC 5730, used as `<msg>` unless a server
             /// chooses its own.
             pub const fn message(self) -> &'static str {
@@ -134,6 +139,7 @@ mod tests {
         assert_eq!(ResultCode::ALL.len(), 34);
         for &c in ResultCode::ALL {
             assert_eq!(ResultCode::from_code(c.code()), Some(c));
+            assert_eq!(c.digits(), c.code().to_string());
         }
         assert_eq!(ResultCode::from_code(1002), None);
         assert_eq!(
