@@ -1277,13 +1277,10 @@ mod tests {
     #[test]
     fn the_outcome_counts_the_notifications_a_command_queued() {
         use crate::testing::Harness;
-        use crate::testing::script::Script;
 
-        let fixtures = include_str!("../testdata/sessions/fixtures/registry.inc");
         let mut h = Harness::memory();
         let run = async {
-            let script = Script::parse("registry.inc", fixtures).unwrap();
-            script.run(&mut h, None).await.unwrap();
+            h.load_registry_fixtures().await;
             let login = br#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><login><clID>reg2</clID><pw>secret-2</pw><options><version>1.0</version><lang>en</lang></options><svcs><objURI>urn:ietf:params:xml:ns:domain-1.0</objURI></svcs></login><clTRID>L-1</clTRID></command></epp>"#;
             assert_eq!(h.exchange("a", login).await.outcome.result_code, 1000);
             let request = br#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><transfer op="request"><domain:transfer xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>example.no</domain:name></domain:transfer></transfer><clTRID>T-1</clTRID></command></epp>"#;

@@ -9,9 +9,8 @@ use std::sync::{Arc, Mutex};
 use epp_session::store::model::DomainQuery;
 use epp_session::store::suite::block_on;
 use epp_session::store::{Change, ChangeSet, MemoryStore};
-use epp_session::testing::Harness;
 use epp_session::testing::intercept::{Hooks, Intercept};
-use epp_session::testing::script::Script;
+use epp_session::testing::{Harness, login_document};
 
 /// Records the holders whose domains were listed or counted, and the quota checks of each
 /// committed change set (`None` for a set without one).
@@ -53,21 +52,6 @@ fn change_holder(name: &str, holder: &str, trid: &str) -> String {
     )
 }
 
-fn login() -> String {
-    let mut s = String::from(
-        r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><login><clID>reg1</clID><pw>secret-1</pw><options><version>1.0</version><lang>en</lang></options><svcs>"#,
-    );
-    for o in epp_norid_ext::OBJ_URIS {
-        s.push_str(&format!("<objURI>{o}</objURI>"));
-    }
-    s.push_str("<svcExtension>");
-    for e in epp_norid_ext::EXT_URIS {
-        s.push_str(&format!("<extURI>{e}</extURI>"));
-    }
-    s.push_str("</svcExtension></svcs></login><clTRID>LOGIN-1</clTRID></command></epp>");
-    s
-}
-
 #[test]
 fn the_quota_is_counted_in_the_commit_and_only_where_it_applies() {
     let store = Arc::new(Intercept {
@@ -76,10 +60,10 @@ fn the_quota_is_counted_in_the_commit_and_only_where_it_applies() {
     });
     let mut h = Harness::new(Arc::clone(&store));
     block_on(async {
-        let fixtures = include_str!("../testdata/sessions/fixtures/registry.inc");
-        let script = Script::parse("registry.inc", fixtures).unwrap();
-        script.run(&mut h, None).await.unwrap();
-        let r = h.exchange("a", login().as_bytes()).await;
+        h.load_registry_fixtures().await;
+        let r = h
+            .exchange("a", login_document("reg1", "secret-1").as_bytes())
+            .await;
         assert_eq!(r.outcome.result_code, 1000);
         store.hooks.quota_checks.lock().unwrap().clear();
         let cases = [

@@ -13,9 +13,8 @@ use std::sync::{Arc, Mutex};
 use epp_session::store::model::{Domain, TransferToken};
 use epp_session::store::suite::block_on;
 use epp_session::store::{MemoryStore, Store};
-use epp_session::testing::Harness;
 use epp_session::testing::intercept::{Hooks, Intercept};
-use epp_session::testing::script::Script;
+use epp_session::testing::{Harness, login_document};
 use epp_xml::DomainName;
 
 /// Once `stale` is set, the next read of the domain or its token returns the saved
@@ -44,21 +43,6 @@ impl Hooks for StaleReads {
     }
 }
 
-fn login() -> String {
-    let mut s = String::from(
-        r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><login><clID>reg2</clID><pw>secret-2</pw><options><version>1.0</version><lang>en</lang></options><svcs>"#,
-    );
-    for o in epp_norid_ext::OBJ_URIS {
-        s.push_str(&format!("<objURI>{o}</objURI>"));
-    }
-    s.push_str("<svcExtension>");
-    for e in epp_norid_ext::EXT_URIS {
-        s.push_str(&format!("<extURI>{e}</extURI>"));
-    }
-    s.push_str("</svcExtension></svcs></login><clTRID>LOGIN-1</clTRID></command></epp>");
-    s
-}
-
 fn execute(token: &str, trid: &str) -> String {
     format!(
         r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><extension><command xmlns="http://www.norid.no/xsd/no-ext-epp-1.0"><transfer op="execute"><domain:transfer xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>example.no</domain:name></domain:transfer></transfer><extension><no-ext-domain:transfer xmlns:no-ext-domain="http://www.norid.no/xsd/no-ext-domain-1.1"><no-ext-domain:token>{token}</no-ext-domain:token></no-ext-domain:transfer></extension><clTRID>{trid}</clTRID></command></extension></epp>"#
@@ -75,11 +59,11 @@ fn an_execute_that_read_around_a_spent_token_is_refused_as_a_serial_order_would(
     });
     let mut h = Harness::new(Arc::clone(&store));
     block_on(async {
-        let fixtures = include_str!("../testdata/sessions/fixtures/registry.inc");
-        let script = Script::parse("registry.inc", fixtures).unwrap();
-        script.run(&mut h, None).await.unwrap();
+        h.load_registry_fixtures().await;
         for s in ["a", "b"] {
-            let r = h.exchange(s, login().as_bytes()).await;
+            let r = h
+                .exchange(s, login_document("reg2", "secret-2").as_bytes())
+                .await;
             assert_eq!(
                 r.outcome.result_code,
                 1000,

@@ -9,9 +9,8 @@ use std::sync::Mutex;
 use epp_session::store::model::ObjectKey;
 use epp_session::store::suite::block_on;
 use epp_session::store::{ChangeSet, MemoryStore, StoreError};
-use epp_session::testing::Harness;
 use epp_session::testing::intercept::{Hooks, Intercept};
-use epp_session::testing::script::Script;
+use epp_session::testing::{Harness, login_document};
 use epp_xml::DomainName;
 
 /// Answers every commit with the error it holds (none: commits go through).
@@ -24,8 +23,6 @@ impl Hooks for FailCommits {
     }
 }
 
-const LOGIN: &str = r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><login><clID>reg1</clID><pw>secret-1</pw><options><version>1.0</version><lang>en</lang></options><svcs><objURI>urn:ietf:params:xml:ns:domain-1.0</objURI><objURI>urn:ietf:params:xml:ns:contact-1.0</objURI><objURI>urn:ietf:params:xml:ns:host-1.0</objURI><svcExtension><extURI>http://www.norid.no/xsd/no-ext-result-1.0</extURI><extURI>http://www.norid.no/xsd/no-ext-domain-1.1</extURI></svcExtension></svcs></login><clTRID>LOGIN-1</clTRID></command></epp>"#;
-
 const CREATE: &str = r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><create><domain:create xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>failed.no</domain:name><domain:period unit="y">1</domain:period><domain:ns><domain:hostObj>ns1.example.com</domain:hostObj><domain:hostObj>ns2.example.com</domain:hostObj></domain:ns><domain:registrant>ACME1O</domain:registrant><domain:contact type="tech">ROLE1R</domain:contact><domain:authInfo><domain:pw>Code+9876</domain:pw></domain:authInfo></domain:create></create><extension><no-ext-domain:create xmlns:no-ext-domain="http://www.norid.no/xsd/no-ext-domain-1.1"><no-ext-domain:applicantDataset><no-ext-domain:versionNumber>3.2</no-ext-domain:versionNumber><no-ext-domain:acceptName>Kari Nordmann</no-ext-domain:acceptName><no-ext-domain:acceptDate>2024-11-30T10:00:00Z</no-ext-domain:acceptDate></no-ext-domain:applicantDataset></no-ext-domain:create></extension><clTRID>FAIL-1</clTRID></command></epp>"#;
 
 #[test]
@@ -36,10 +33,10 @@ fn a_store_failure_is_answered_2400_and_its_cause_is_kept_for_the_log() {
     });
     let mut h = Harness::new(Arc::clone(&store));
     block_on(async {
-        let fixtures = include_str!("../testdata/sessions/fixtures/registry.inc");
-        let script = Script::parse("registry.inc", fixtures).unwrap();
-        script.run(&mut h, None).await.unwrap();
-        let login = h.exchange("a", LOGIN.as_bytes()).await;
+        h.load_registry_fixtures().await;
+        let login = h
+            .exchange("a", login_document("reg1", "secret-1").as_bytes())
+            .await;
         assert_eq!(login.outcome.result_code, 1000);
         assert_eq!(login.outcome.failure, None);
 

@@ -31,6 +31,31 @@ use crate::store::model::CertFingerprint;
 use crate::store::{MemoryStore, Store};
 use crate::{RateLimitExceeded, Services, SessionConfig};
 
+/// The registry fixtures the script tests share (`testdata/sessions/fixtures/registry.inc`):
+/// registrars with their passwords and session quotas, contacts and hosts.
+pub const REGISTRY_FIXTURES: &str = include_str!("../../testdata/sessions/fixtures/registry.inc");
+
+/// A `<login>` of `cl_id` with `pw` that declares every object and extension service the
+/// greeting announces.
+pub fn login_document(cl_id: &str, pw: &str) -> String {
+    let mut s = format!(
+        r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><login><clID>{cl_id}</clID><pw>{pw}</pw><options><version>1.0</version><lang>en</lang></options><svcs>"#
+    );
+    for o in epp_norid_ext::OBJ_URIS {
+        s.push_str("<objURI>");
+        s.push_str(o);
+        s.push_str("</objURI>");
+    }
+    s.push_str("<svcExtension>");
+    for e in epp_norid_ext::EXT_URIS {
+        s.push_str("<extURI>");
+        s.push_str(e);
+        s.push_str("</extURI>");
+    }
+    s.push_str("</svcExtension></svcs></login><clTRID>LOGIN-1</clTRID></command></epp>");
+    s
+}
+
 /// Randomness for tests: queued chunks first (each `fill_bytes` call takes one chunk and
 /// pads it), then a deterministic generator. Clones share the queue.
 #[derive(Debug, Clone)]
@@ -218,6 +243,16 @@ impl<S: Store + 'static> Harness<S> {
             now: Timestamp::parse("2024-01-01T12:00:00Z").unwrap(),
             poll_floor: None,
         }
+    }
+
+    /// Runs the shared registry fixtures ([`REGISTRY_FIXTURES`]) on this harness.
+    ///
+    /// # Panics
+    ///
+    /// When the fixtures do not parse or one of their exchanges fails.
+    pub async fn load_registry_fixtures(&mut self) {
+        let script = script::Script::parse("registry.inc", REGISTRY_FIXTURES).unwrap();
+        script.run(self, None).await.unwrap();
     }
 
     /// The store.
