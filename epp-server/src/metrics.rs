@@ -9,11 +9,12 @@ pub(crate) mod http;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::TlsVersion;
 use crate::protocol::{CloseReason, CommandOutcome, Refusal};
+use crate::store::AnyStore;
 
 /// Upper bounds of the command latency histogram buckets, in seconds.
 pub const LATENCY_BUCKETS: [f64; 14] = [
@@ -46,6 +47,8 @@ struct Inner {
     /// Outbox deliveries by channel (index in [`NOTIFY_CHANNELS`]): (delivered, failed).
     notifications: [(AtomicU64, AtomicU64); NOTIFY_CHANNELS.len()],
     scheduler_runs: Mutex<BTreeMap<(String, bool), u64>>,
+    /// The store whose check cache is reported ([`Metrics::watch_store`]).
+    store: OnceLock<AnyStore>,
 }
 
 /// Counts by registrar id (empty before login).
@@ -87,6 +90,7 @@ impl Metrics {
             cert_reloads_failed: AtomicU64::new(0),
             notifications: Default::default(),
             scheduler_runs: Mutex::default(),
+            store: OnceLock::new(),
         }))
     }
 
@@ -213,6 +217,13 @@ impl Metrics {
         if let Some(n) = sessions.get_mut(registrar) {
             *n = n.saturating_sub(1);
         }
+    }
+
+    /// Reports `store`'s check cache (docs/check-cache.md) from now on: whether it is
+    /// configured and in use, the names it answered, and how often it read every name.
+    /// The first store given stays.
+    pub fn watch_store(&self, store: AnyStore) {
+        let _ = self.0.store.set(store);
     }
 
     /// The Prometheus text exposition of every metric.
@@ -450,6 +461,38 @@ impl Metrics {
             );
         }
 
+        if let Some(store) = i.store.get() {
+            let cache = store.check_cache_stats();
+            header(
+                &mut out,
+                "epp_check_cache_enabled",
+                "gauge",
+                "1 when the check cache is configured ([database] check_cache).",
+            );
+            let _ = writeln!(out, "epp_check_cache_enabled {}", u8::from(cache.enabled));
+            header(
+                &mut out,
+                "epp_check_cache_in_use",
+                "gauge",
+                "1 while domain checks are answered from memory (this process the only writer of domains).",
+            );
+            let _ = writeln!(out, "epp_check_cache_in_use {}", u8::from(cache.in_use));
+            header(
+                &mut out,
+                "epp_check_cache_answered_total",
+                "counter",
+                "Domain names whose check was answered from memory.",
+            );
+            let _ = writeln!(out, "epp_check_cache_answered_total {}", cache.answered);
+            header(
+                &mut out,
+                "epp_check_cache_loads_total",
+                "counter",
+                "Times every domain name was read into the check cache.",
+            );
+            let _ = writeln!(out, "epp_check_cache_loads_total {}", cache.loads);
+        }
+
         header(
             &mut out,
             "epp_process_start_time_seconds",
@@ -539,6 +582,57 @@ mod tests {
             "epp_command_duration_seconds_bucket{command=\"domain:create\",le=\"0.05\"} 2\n"
         ));
         assert!(text.contains("epp_command_duration_seconds_count{command=\"domain:create\"} 2\n"));
+    }
+
+    /// The check cache of a real SQLite file: configured, in use once the names are read,
+    /// and counting the names it answers; off, it says so and counts nothing.
+    #[tokio::test]
+    async fn the_check_cache_is_reported_from_the_store() {
+        use epp_session::store::Store as _;
+        use epp_xml::DomainName;
+
+        use crate::store::{self, SqliteConfig, StoreConfig};
+
+        let m = Metrics::new();
+        assert!(
+            !m.render().contains("epp_check_cache"),
+            "no store watched yet"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let on = store::open(&StoreConfig::Sqlite(SqliteConfig::new(
+            dir.path().join("on.sqlite"),
+        )))
+        .await
+        .unwrap();
+        m.watch_store(on.clone());
+        let names = [
+            DomainName::new("a.no").unwrap(),
+            DomainName::new("b.no").unwrap(),
+        ];
+        assert_eq!(on.domains_exist(&names).await.unwrap(), vec![false, false]);
+        let text = m.render();
+        assert!(text.contains("epp_check_cache_enabled 1\n"), "{text}");
+        assert!(text.contains("epp_check_cache_in_use 1\n"), "{text}");
+        assert!(
+            text.contains("epp_check_cache_answered_total 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("epp_check_cache_loads_total 1\n"), "{text}");
+        assert!(text.contains("# TYPE epp_check_cache_answered_total counter\n"));
+
+        let m = Metrics::new();
+        let mut config = SqliteConfig::new(dir.path().join("off.sqlite"));
+        config.check_cache = false;
+        let off = store::open(&StoreConfig::Sqlite(config)).await.unwrap();
+        m.watch_store(off.clone());
+        off.domains_exist(&names).await.unwrap();
+        let text = m.render();
+        assert!(text.contains("epp_check_cache_enabled 0\n"), "{text}");
+        assert!(text.contains("epp_check_cache_in_use 0\n"), "{text}");
+        assert!(
+            text.contains("epp_check_cache_answered_total 0\n"),
+            "{text}"
+        );
     }
 
     #[test]

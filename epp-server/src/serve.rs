@@ -244,6 +244,7 @@ pub async fn serve<W: Wiring>(config: Config, wiring: W) -> Result<(), Error> {
         );
     }
     let store = database::open_store(&config).await?;
+    metrics.watch_store(store.clone());
     let (demo_registrar, demo_state) = match config.mode {
         Mode::Development => {
             let demo = dev::demo_registrar(&config.data_dir, &config.development.demo_registrar)?;

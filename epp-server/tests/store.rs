@@ -1059,6 +1059,11 @@ mod postgres {
             let after = store.stats();
             assert_eq!(after.lookup_queries - before.lookup_queries, 1);
             assert!(store.check_cache_in_use());
+            // What the metrics endpoint reports.
+            let cache = epp_server::store::AnyStore::Postgres(store.clone()).check_cache_stats();
+            assert!(cache.enabled && cache.in_use);
+            assert_eq!(cache.answered, after.checks_from_memory);
+            assert_eq!(cache.loads, 1);
         });
     }
 
@@ -1080,6 +1085,11 @@ mod postgres {
             .await
             .unwrap();
             assert!(!store.check_cache_in_use());
+            let cache = epp_server::store::AnyStore::Postgres(store.clone()).check_cache_stats();
+            assert!(cache.enabled && !cache.in_use);
+            let cache = epp_server::store::AnyStore::Postgres(admin.clone()).check_cache_stats();
+            assert!(!cache.enabled && !cache.in_use);
+            assert_eq!((cache.answered, cache.loads), (0, 0));
             assert_eq!(
                 store.domains_exist(&[dn("admin.no")]).await.unwrap(),
                 [true]

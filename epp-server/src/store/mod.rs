@@ -152,6 +152,46 @@ pub(crate) async fn hash_off_thread(mut set: ChangeSet) -> Result<ChangeSet, Sto
     .await
 }
 
+/// The check cache's state and counts (docs/check-cache.md), for the metrics endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckCacheStats {
+    /// `[database] check_cache` is on.
+    pub enabled: bool,
+    /// `<domain:check>` is answered from memory now.
+    pub in_use: bool,
+    /// Names answered from memory so far.
+    pub answered: u64,
+    /// Times every domain name was read (at start and after other writers' commits).
+    pub loads: u64,
+}
+
+impl AnyStore {
+    /// The check cache's state and counts.
+    pub fn check_cache_stats(&self) -> CheckCacheStats {
+        match self {
+            AnyStore::Sqlite(s) => {
+                let stats = s.stats();
+                CheckCacheStats {
+                    enabled: s.check_cache_enabled(),
+                    in_use: s.check_cache_in_use(),
+                    answered: stats.checks_from_memory,
+                    loads: stats.name_loads,
+                }
+            }
+            AnyStore::Postgres(s) => {
+                let stats = s.stats();
+                CheckCacheStats {
+                    enabled: s.check_cache_enabled(),
+                    in_use: s.check_cache_in_use(),
+                    answered: stats.checks_from_memory,
+                    loads: stats.name_loads,
+                }
+            }
+        }
+    }
+}
+
 /// Either backend, chosen at run time from the configuration.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

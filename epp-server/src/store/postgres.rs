@@ -241,6 +241,11 @@ impl PgStore {
         }
     }
 
+    /// Whether the check cache is configured (`[database] check_cache`).
+    pub fn check_cache_enabled(&self) -> bool {
+        self.inner.names.is_some()
+    }
+
     /// Whether `<domain:check>` is answered from memory now: configured, and this process
     /// is the only writer of the domains (docs/check-cache.md).
     pub fn check_cache_in_use(&self) -> bool {

@@ -309,6 +309,11 @@ impl SqliteStore {
         }
     }
 
+    /// Whether the check cache is configured (`[database] check_cache`).
+    pub fn check_cache_enabled(&self) -> bool {
+        self.inner.names.is_some()
+    }
+
     /// Whether `<domain:check>` is answered from memory now (docs/check-cache.md).
     pub fn check_cache_in_use(&self) -> bool {
         let header = self.inner.shm.as_ref().and_then(wal_header);
