@@ -463,34 +463,35 @@ impl Metrics {
 
         if let Some(store) = i.store.get() {
             let cache = store.check_cache_stats();
-            header(
-                &mut out,
-                "epp_check_cache_enabled",
-                "gauge",
-                "1 when the check cache is configured ([database] check_cache).",
-            );
-            let _ = writeln!(out, "epp_check_cache_enabled {}", u8::from(cache.enabled));
-            header(
-                &mut out,
-                "epp_check_cache_in_use",
-                "gauge",
-                "1 while domain checks are answered from memory (this process the only writer of domains).",
-            );
-            let _ = writeln!(out, "epp_check_cache_in_use {}", u8::from(cache.in_use));
-            header(
-                &mut out,
-                "epp_check_cache_answered_total",
-                "counter",
-                "Domain names whose check was answered from memory.",
-            );
-            let _ = writeln!(out, "epp_check_cache_answered_total {}", cache.answered);
-            header(
-                &mut out,
-                "epp_check_cache_loads_total",
-                "counter",
-                "Times every domain name was read into the check cache.",
-            );
-            let _ = writeln!(out, "epp_check_cache_loads_total {}", cache.loads);
+            for (name, kind, help, value) in [
+                (
+                    "epp_check_cache_enabled",
+                    "gauge",
+                    "1 when the check cache is configured ([database] check_cache).",
+                    u64::from(cache.enabled),
+                ),
+                (
+                    "epp_check_cache_in_use",
+                    "gauge",
+                    "1 while domain checks are answered from memory (this process the only writer of domains).",
+                    u64::from(cache.in_use),
+                ),
+                (
+                    "epp_check_cache_answered_total",
+                    "counter",
+                    "Domain names whose check was answered from memory.",
+                    cache.answered,
+                ),
+                (
+                    "epp_check_cache_loads_total",
+                    "counter",
+                    "Times every domain name was read into the check cache.",
+                    cache.loads,
+                ),
+            ] {
+                header(&mut out, name, kind, help);
+                let _ = writeln!(out, "{name} {value}");
+            }
         }
 
         header(

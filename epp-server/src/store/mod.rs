@@ -169,25 +169,23 @@ pub struct CheckCacheStats {
 impl AnyStore {
     /// The check cache's state and counts.
     pub fn check_cache_stats(&self) -> CheckCacheStats {
-        match self {
-            AnyStore::Sqlite(s) => {
-                let stats = s.stats();
-                CheckCacheStats {
-                    enabled: s.check_cache_enabled(),
-                    in_use: s.check_cache_in_use(),
-                    answered: stats.checks_from_memory,
-                    loads: stats.name_loads,
-                }
-            }
-            AnyStore::Postgres(s) => {
-                let stats = s.stats();
-                CheckCacheStats {
-                    enabled: s.check_cache_enabled(),
-                    in_use: s.check_cache_in_use(),
-                    answered: stats.checks_from_memory,
-                    loads: stats.name_loads,
-                }
-            }
+        let (enabled, in_use, (answered, loads)) = match self {
+            AnyStore::Sqlite(s) => (
+                s.check_cache_enabled(),
+                s.check_cache_in_use(),
+                s.stats().check_cache_counts(),
+            ),
+            AnyStore::Postgres(s) => (
+                s.check_cache_enabled(),
+                s.check_cache_in_use(),
+                s.stats().check_cache_counts(),
+            ),
+        };
+        CheckCacheStats {
+            enabled,
+            in_use,
+            answered,
+            loads,
         }
     }
 }

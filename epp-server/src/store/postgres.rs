@@ -145,6 +145,13 @@ pub struct CommitStats {
     pub name_loads: u64,
 }
 
+impl CommitStats {
+    /// Names answered from memory, and full readings of the names (the check cache).
+    pub(crate) fn check_cache_counts(&self) -> (u64, u64) {
+        (self.checks_from_memory, self.name_loads)
+    }
+}
+
 /// The PostgreSQL [`Store`]. Cheap to clone; clones share the pool.
 #[derive(Clone)]
 pub struct PgStore {

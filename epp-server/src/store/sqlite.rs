@@ -177,6 +177,13 @@ pub struct WriterStats {
     pub name_loads: u64,
 }
 
+impl WriterStats {
+    /// Names answered from memory, and full readings of the names (the check cache).
+    pub(crate) fn check_cache_counts(&self) -> (u64, u64) {
+        (self.checks_from_memory, self.name_loads)
+    }
+}
+
 /// An idle read connection and the snapshot it keeps open, if any.
 struct Pooled {
     conn: Connection,
