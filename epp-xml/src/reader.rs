@@ -892,6 +892,18 @@ mod tests {
         )
     }
 
+    /// `doc` does not decode, as malformed, for a reason containing `reason`.
+    fn refused_as_malformed(doc: &str, reason: &str) {
+        let err = decode::<NoExtensions>(doc.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            crate::ErrorKind::Malformed,
+            "{doc}: {}",
+            err.reason()
+        );
+        assert!(err.reason().contains(reason), "{doc}: {}", err.reason());
+    }
+
     #[test]
     fn namespace_declarations_follow_namespaces_in_xml() {
         let epp = "urn:ietf:params:xml:ns:epp-1.0";
@@ -929,14 +941,7 @@ mod tests {
             ),
         ] {
             let doc = format!(r#"<epp xmlns="{epp}" {attrs}>{body}</epp>"#);
-            let err = decode::<NoExtensions>(doc.as_bytes()).unwrap_err();
-            assert_eq!(
-                err.kind(),
-                crate::ErrorKind::Malformed,
-                "{doc}: {}",
-                err.reason()
-            );
-            assert!(err.reason().contains(reason), "{doc}: {}", err.reason());
+            refused_as_malformed(&doc, reason);
         }
         // The default namespace may be undeclared, and a redeclared prefix shadows the outer.
         let doc = r#"<e:epp xmlns:e="urn:other"><e:hello xmlns:e="urn:ietf:params:xml:ns:epp-1.0"/></e:epp>"#;
@@ -981,14 +986,7 @@ mod tests {
                 "attribute 'xmlns:domain' appears twice on <info>",
             ),
         ] {
-            let err = decode::<NoExtensions>(doc.as_bytes()).unwrap_err();
-            assert_eq!(
-                err.kind(),
-                crate::ErrorKind::Malformed,
-                "{doc}: {}",
-                err.reason()
-            );
-            assert!(err.reason().contains(reason), "{doc}: {}", err.reason());
+            refused_as_malformed(&doc, reason);
         }
         // The same local name under two prefixes is two attributes (both refused here as
         // qualified attributes EPP does not define, but not as duplicates).
@@ -1009,13 +1007,7 @@ mod tests {
             r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0" :a="x"><hello/></epp>"#,
             r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0" a!="x"><hello/></epp>"#,
         ] {
-            let err = decode::<NoExtensions>(doc.as_bytes()).unwrap_err();
-            assert_eq!(
-                err.kind(),
-                crate::ErrorKind::Malformed,
-                "{doc}: {}",
-                err.reason()
-            );
+            refused_as_malformed(doc, "");
         }
     }
 
