@@ -384,8 +384,8 @@ mod sqlite {
             assert_eq!(
                 first,
                 MigrationReport {
-                    applied: vec![1, 2, 3],
-                    version: 3
+                    applied: vec![1, 2, 3, 4],
+                    version: 4
                 }
             );
             let again = migrate(&config).await.unwrap();
@@ -393,7 +393,7 @@ mod sqlite {
                 again,
                 MigrationReport {
                     applied: vec![],
-                    version: 3
+                    version: 4
                 }
             );
             let conn = rusqlite::Connection::open(&path).unwrap();
@@ -414,7 +414,7 @@ mod sqlite {
             .unwrap();
             assert!(matches!(
                 migrate(&config).await,
-                Err(OpenError::DatabaseNewer { found: 7, known: 3 })
+                Err(OpenError::DatabaseNewer { found: 7, known: 4 })
             ));
         });
     }
@@ -929,10 +929,10 @@ mod postgres {
             let runs = futures_util::future::join_all((0..4).map(|_| migrate(&config))).await;
             let mut applied: Vec<i64> = runs.into_iter().flat_map(|r| r.unwrap().applied).collect();
             applied.sort_unstable();
-            assert_eq!(applied, [1, 2, 3]);
+            assert_eq!(applied, [1, 2, 3, 4]);
             let again = migrate(&config).await.unwrap();
             assert!(again.applied.is_empty());
-            assert_eq!(again.version, 3);
+            assert_eq!(again.version, 4);
         });
     }
 

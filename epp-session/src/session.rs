@@ -1085,6 +1085,10 @@ impl<S: Store> Session<S> {
     /// names (the sponsor of a domain another registrar tried to take): the refusal as a
     /// client that declared every extension would get it, without `<msgQ>`. Best effort:
     /// when the commit fails, the refusal still goes out and only the copy is missing.
+    ///
+    /// The same refusal (this registrar, command, domain, result code and conditions) is
+    /// not copied again while the sponsor's queue still holds its earlier copy: repeating
+    /// a refused command cannot flood another registrar's queue.
     #[allow(
         clippy::too_many_arguments,
         reason = "one call site; the values are distinct"
@@ -1111,7 +1115,17 @@ impl<S: Store> Session<S> {
             sv_trid: Some(sv),
             command: info.label.into(),
         };
-        let set = ChangeSet::new(meta).with(Change::EnqueuePoll(NewPollMessage {
+        let mut key = format!(
+            "response-copy {me} {} {} {}",
+            to.command,
+            to.object_name,
+            refused.code.digits()
+        );
+        for c in &refused.conditions {
+            key.push(' ');
+            key.push_str(c.code);
+        }
+        let message = NewPollMessage {
             registrar: to.registrar.clone(),
             text: format!(
                 "EPP response to a transaction executed on your behalf: objecttype [domain] \
@@ -1124,7 +1138,8 @@ impl<S: Store> Session<S> {
                 object_name: to.object_name.clone(),
                 response: String::from_utf8_lossy(&bytes).into_owned(),
             },
-        }));
+        };
+        let set = ChangeSet::new(meta).with(Change::EnqueuePollOnce { message, key });
         let _ = self.store.commit(set).await;
     }
 

@@ -313,7 +313,14 @@ impl<C: Conn> Tx<'_, C> {
                 )
                 .await
             }
-            Change::EnqueuePoll(m) => self.enqueue_poll(m).await,
+            Change::EnqueuePoll(m) => {
+                let id = self.enqueue_poll(m, None).await?;
+                self.receipt.poll_ids.extend(id);
+                Ok(())
+            }
+            Change::EnqueuePollOnce { message, key } => {
+                self.enqueue_poll(message, Some(key)).await.map(drop)
+            }
             Change::AckPoll { registrar, id } => {
                 let n = self
                     .conn
@@ -970,7 +977,13 @@ impl<C: Conn> Tx<'_, C> {
 
     // --- poll, tokens -----------------------------------------------------------------------
 
-    async fn enqueue_poll(&mut self, m: &NewPollMessage) -> TxResult<()> {
+    /// Queues a message and returns its id; with a `once_key`, nothing is queued (`None`)
+    /// while the registrar's queue holds a message with that key.
+    async fn enqueue_poll(
+        &mut self,
+        m: &NewPollMessage,
+        once_key: Option<&str>,
+    ) -> TxResult<Option<u64>> {
         if self.checks == Checks::Before
             && !self
                 .exists(
@@ -983,23 +996,29 @@ impl<C: Conn> Tx<'_, C> {
         }
         let payload = serde_json::to_string(&m.payload)
             .map_err(|e| StoreError::InvalidChange(format!("cannot encode poll payload: {e}")))?;
+        // The key's unique index covers only the rows that have one.
         let row = self
             .conn
             .query_opt(
-                "INSERT INTO poll_messages (registrar, q_date, msg, kind, payload) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO poll_messages (registrar, q_date, msg, kind, payload, once_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (registrar, once_key) WHERE once_key IS NOT NULL DO NOTHING \
+                 RETURNING id",
                 &[
                     m.registrar.as_str().into(),
                     micros(self.meta.time).into(),
                     m.text.as_str().into(),
                     m.payload.kind().into(),
                     payload.as_str().into(),
+                    once_key.into(),
                 ],
             )
             .await?;
-        let row = row.ok_or_else(|| StoreError::Database("INSERT returned no id".into()))?;
-        self.receipt.poll_ids.push(row.u64(0)?);
-        Ok(())
+        match (row, once_key) {
+            (Some(row), _) => Ok(Some(row.u64(0)?)),
+            (None, Some(_)) => Ok(None),
+            (None, None) => Err(StoreError::Database("INSERT returned no id".into()).into()),
+        }
     }
 
     async fn put_token(&mut self, t: &TransferToken) -> TxResult<()> {

@@ -55,6 +55,12 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0003_domains_writer_guard.sql"),
         backfill: None,
     },
+    Migration {
+        version: 4,
+        name: "poll_once_key",
+        sql: include_str!("../../migrations/sqlite/0004_poll_once_key.sql"),
+        backfill: None,
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -74,6 +80,12 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "domains_writer_guard",
         sql: include_str!("../../migrations/postgres/0003_domains_writer_guard.sql"),
+        backfill: None,
+    },
+    Migration {
+        version: 4,
+        name: "poll_once_key",
+        sql: include_str!("../../migrations/postgres/0004_poll_once_key.sql"),
         backfill: None,
     },
 ];
@@ -388,7 +400,7 @@ mod tests {
             .iter()
             .map(|m| m.version)
             .collect();
-        assert_eq!(pending, [2, 3]);
+        assert_eq!(pending, [2, 3, 4]);
         let applied: Vec<(i64, String)> = (SQLITE.iter())
             .map(|m| (m.version, checksum(m.sql)))
             .collect();
@@ -433,7 +445,7 @@ mod tests {
             .unwrap();
         }
         let report = sqlite(&mut conn).unwrap();
-        assert_eq!(report.applied, [2, 3]);
+        assert_eq!(report.applied, [2, 3, 4]);
         let mut stmt = conn
             .prepare("SELECT roid, superordinate FROM hosts ORDER BY roid")
             .unwrap();

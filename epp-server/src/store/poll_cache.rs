@@ -101,6 +101,7 @@ impl PollCache {
         for c in &set.changes {
             match c {
                 Change::EnqueuePoll(m) => out.push(m.registrar.clone()),
+                Change::EnqueuePollOnce { message, .. } => out.push(message.registrar.clone()),
                 Change::AckPoll { registrar, .. } => out.push(registrar.clone()),
                 Change::PurgePoll { .. } => return Touched::All,
                 _ => {}

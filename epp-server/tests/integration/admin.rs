@@ -360,13 +360,13 @@ fn migrate_is_idempotent(db: &Db) {
     let out = db.admin(&["migrate"], "").ok();
     assert!(
         out.stdout
-            .contains("applied migrations 1, 2, 3; schema version 3"),
+            .contains("applied migrations 1, 2, 3, 4; schema version 4"),
         "{}",
         out.stdout
     );
     let out = db.admin(&["migrate"], "").ok();
     assert!(
-        out.stdout.contains("schema up to date (version 3)"),
+        out.stdout.contains("schema up to date (version 4)"),
         "{}",
         out.stdout
     );
@@ -374,7 +374,7 @@ fn migrate_is_idempotent(db: &Db) {
         .block_on(epp_server::store::check(&db.store_config()))
         .unwrap();
     assert!(status.exists);
-    assert_eq!((status.version, status.pending.len()), (3, 0));
+    assert_eq!((status.version, status.pending.len()), (4, 0));
 }
 
 fn set_expiry_changes_the_domain_and_records_history(db: &Db) {
@@ -528,7 +528,7 @@ fn config_check_reports_the_database(db: &Db) {
     db.admin(&["migrate"], "").ok();
     let out = db.admin(&["config", "check", "--database"], "").ok();
     assert!(
-        out.stderr.contains("schema version 3, up to date"),
+        out.stderr.contains("schema version 4, up to date"),
         "{}",
         out.stderr
     );

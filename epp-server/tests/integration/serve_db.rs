@@ -101,7 +101,7 @@ fn the_serve_path_migrates_before_listening(db: &Db) {
     assert!(opened < listening, "{}", server.log_text());
     let status = check();
     assert!(status.exists);
-    assert_eq!((status.version, status.pending.len()), (3, 0));
+    assert_eq!((status.version, status.pending.len()), (4, 0));
     let log = stop(server);
 
     // A second start finds the schema up to date.

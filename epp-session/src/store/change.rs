@@ -119,6 +119,18 @@ pub enum Change {
     },
     /// Queues a poll message (`qDate` = the change set's time); the registrar must exist.
     EnqueuePoll(NewPollMessage),
+    /// Queues a poll message as [`Change::EnqueuePoll`] does, unless the registrar's queue
+    /// still holds a message queued under the same `key` (not yet acknowledged or purged):
+    /// then it does nothing. Its id, when it is queued, is not in the
+    /// [`CommitReceipt`]'s `poll_ids`. For notices another registrar could multiply by
+    /// repeating a command, such as the copy of a refused transfer to the domain's
+    /// sponsor.
+    EnqueuePollOnce {
+        /// The message.
+        message: NewPollMessage,
+        /// What makes two messages the same notice, within the recipient's queue.
+        key: String,
+    },
     /// Removes a message from a registrar's queue; `NotFound` unless the message is in
     /// that registrar's queue.
     AckPoll {
@@ -168,7 +180,7 @@ pub enum Change {
 /// What a successful commit assigned.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CommitReceipt {
-    /// Ids of the poll messages queued, in change order.
+    /// Ids of the poll messages queued by [`Change::EnqueuePoll`], in change order.
     pub poll_ids: Vec<u64>,
     /// Ids of the notifications queued, in change order.
     pub notification_ids: Vec<u64>,

@@ -13,8 +13,8 @@ use super::error::StoreError;
 use super::login::check_login;
 use super::model::{
     Contact, ContactQuery, Domain, DomainQuery, HistoryEntry, Host, HostQuery, LoginCheck,
-    Notification, ObjectKey, PasswordHash, PollMessage, PollSummary, PolledMessage, Registrar,
-    ReplayRecord, Sequence, TransferToken, WITHDRAWN_REGISTRAR,
+    NewPollMessage, Notification, ObjectKey, PasswordHash, PollMessage, PollSummary, PolledMessage,
+    Registrar, ReplayRecord, Sequence, TransferToken, WITHDRAWN_REGISTRAR,
 };
 
 /// The registry held in process memory: a complete [`Store`] with the same rules as the SQL
@@ -126,6 +126,9 @@ struct State {
     /// Which domains use each host.
     host_refs: HashMap<HostName, BTreeMap<DomainName, u32>>,
     poll: BTreeMap<ClientId, BTreeMap<u64, PollMessage>>,
+    /// The message last queued under each key ([`Change::EnqueuePollOnce`]), by queue;
+    /// the key is free again once that message has left the queue.
+    poll_once: HashMap<(ClientId, String), u64>,
     last_poll_id: u64,
     history: Vec<HistoryEntry>,
     tokens: BTreeMap<DomainName, TransferToken>,
@@ -142,6 +145,7 @@ enum Undo {
     Contact(ContactId, Option<Box<Contact>>),
     Host(HostName, Option<Box<Host>>),
     Poll(ClientId, u64, Option<PollMessage>),
+    PollOnce((ClientId, String), Option<u64>),
     LastPollId(u64),
     HistoryLen(usize),
     Token(DomainName, Option<TransferToken>),
@@ -268,6 +272,12 @@ impl State {
                         None => queue.remove(&id),
                     };
                 }
+                Undo::PollOnce(key, old) => {
+                    match old {
+                        Some(id) => self.poll_once.insert(key, id),
+                        None => self.poll_once.remove(&key),
+                    };
+                }
                 Undo::LastPollId(id) => self.last_poll_id = id,
                 Undo::HistoryLen(len) => self.history.truncate(len),
                 Undo::Token(domain, old) => {
@@ -374,6 +384,30 @@ impl Tx<'_> {
         let old = self.state.registrars.insert(id.clone(), new);
         self.undo
             .push(Undo::Registrar(id.clone(), old.map(Box::new)));
+    }
+
+    /// Queues a message and returns its id.
+    fn enqueue_poll(&mut self, m: NewPollMessage) -> Result<u64, StoreError> {
+        if !self.state.registrars.contains_key(&m.registrar) {
+            return Err(StoreError::NotFound(ObjectKey::Registrar(m.registrar)));
+        }
+        self.undo.push(Undo::LastPollId(self.state.last_poll_id));
+        self.state.last_poll_id += 1;
+        let id = self.state.last_poll_id;
+        let message = PollMessage {
+            id,
+            registrar: m.registrar.clone(),
+            q_date: self.meta.time,
+            text: m.text,
+            payload: m.payload,
+        };
+        self.state
+            .poll
+            .entry(m.registrar.clone())
+            .or_default()
+            .insert(id, message);
+        self.undo.push(Undo::Poll(m.registrar, id, None));
+        Ok(id)
     }
 
     fn need_registrar(&self, object: &ObjectKey, id: &ClientId) -> Result<(), StoreError> {
@@ -598,26 +632,23 @@ impl Tx<'_> {
                 }
             }
             Change::EnqueuePoll(m) => {
-                if !self.state.registrars.contains_key(&m.registrar) {
-                    return Err(StoreError::NotFound(ObjectKey::Registrar(m.registrar)));
-                }
-                self.undo.push(Undo::LastPollId(self.state.last_poll_id));
-                self.state.last_poll_id += 1;
-                let id = self.state.last_poll_id;
-                let message = PollMessage {
-                    id,
-                    registrar: m.registrar.clone(),
-                    q_date: self.meta.time,
-                    text: m.text,
-                    payload: m.payload,
-                };
-                self.state
-                    .poll
-                    .entry(m.registrar.clone())
-                    .or_default()
-                    .insert(id, message);
-                self.undo.push(Undo::Poll(m.registrar, id, None));
+                let id = self.enqueue_poll(m)?;
                 self.receipt.poll_ids.push(id);
+            }
+            Change::EnqueuePollOnce { message, key } => {
+                let key = (message.registrar.clone(), key);
+                let old = self.state.poll_once.get(&key).copied();
+                let queued = old.is_some_and(|id| {
+                    self.state
+                        .poll
+                        .get(&key.0)
+                        .is_some_and(|q| q.contains_key(&id))
+                });
+                if !queued {
+                    let id = self.enqueue_poll(message)?;
+                    self.state.poll_once.insert(key.clone(), id);
+                    self.undo.push(Undo::PollOnce(key, old));
+                }
             }
             Change::AckPoll { registrar, id } => {
                 let removed = self

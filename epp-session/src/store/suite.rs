@@ -90,6 +90,7 @@ macro_rules! store_behaviour_suite {
             poll_queue_is_ordered_and_acked_per_registrar,
             poll_payloads_round_trip,
             poll_purge_removes_old_messages,
+            poll_once_keys_queue_a_notice_once_while_unread,
             transfer_tokens_are_kept_per_domain,
             expired_transfer_tokens_are_listed_by_expiry,
             notification_outbox_tracks_delivery,
@@ -1671,6 +1672,100 @@ pub async fn poll_purge_removes_old_messages<S: Store>(store: &S) {
     let head = store.poll_peek(&cid("reg1")).await.unwrap().unwrap();
     assert_eq!((head.count, head.message.q_date), (2, at(20)));
     assert_eq!(store.poll_summary(&cid("reg2")).await.unwrap(), None);
+}
+
+pub async fn poll_once_keys_queue_a_notice_once_while_unread<S: Store>(store: &S) {
+    add_registrar(store, "reg1").await;
+    add_registrar(store, "reg2").await;
+    let once = |registrar: &str, text: &str, key: &str| Change::EnqueuePollOnce {
+        message: NewPollMessage {
+            registrar: cid(registrar),
+            text: text.into(),
+            payload: PollPayload::Text,
+        },
+        key: key.into(),
+    };
+    let count = |registrar: &'static str| async move {
+        store
+            .poll_summary(&cid(registrar))
+            .await
+            .unwrap()
+            .map_or(0, |s| s.count)
+    };
+    // Queued the first time, not again while unread; the receipt lists only EnqueuePoll's
+    // ids.
+    let receipt = commit1(store, "reg2", once("reg1", "first", "k1"))
+        .await
+        .unwrap();
+    assert!(receipt.poll_ids.is_empty());
+    commit1(store, "reg2", once("reg1", "again", "k1"))
+        .await
+        .unwrap();
+    assert_eq!(count("reg1").await, 1);
+    // Another key, or the same key in another queue, is another notice; plain messages
+    // are never held back.
+    commit1(store, "reg2", once("reg1", "other", "k2"))
+        .await
+        .unwrap();
+    commit1(store, "reg1", once("reg2", "for reg2", "k1"))
+        .await
+        .unwrap();
+    commit1(store, "reg2", text_message("reg1", "plain"))
+        .await
+        .unwrap();
+    assert_eq!((count("reg1").await, count("reg2").await), (3, 1));
+    let head = store.poll_peek(&cid("reg1")).await.unwrap().unwrap();
+    assert_eq!(head.message.text, "first");
+    // Once read and acknowledged, the key is free again.
+    let ack = Change::AckPoll {
+        registrar: cid("reg1"),
+        id: head.message.id,
+    };
+    commit1(store, "reg1", ack).await.unwrap();
+    commit1(store, "reg2", once("reg1", "after the ack", "k1"))
+        .await
+        .unwrap();
+    assert_eq!(count("reg1").await, 3);
+    let mut texts = Vec::new();
+    while let Some(head) = store.poll_peek(&cid("reg1")).await.unwrap() {
+        texts.push(head.message.text.clone());
+        let ack = Change::AckPoll {
+            registrar: cid("reg1"),
+            id: head.message.id,
+        };
+        commit1(store, "reg1", ack).await.unwrap();
+    }
+    assert_eq!(texts, ["other", "plain", "after the ack"]);
+    // A purge frees the key too.
+    commit1(store, "reg2", once("reg1", "before the purge", "k3"))
+        .await
+        .unwrap();
+    commit1(store, "reg1", Change::PurgePoll { before: at(1) })
+        .await
+        .unwrap();
+    assert_eq!(count("reg1").await, 0);
+    commit1(store, "reg2", once("reg1", "after the purge", "k3"))
+        .await
+        .unwrap();
+    assert_eq!(count("reg1").await, 1);
+    // A change set that fails leaves the key free: the notice it would have queued is not
+    // counted as queued.
+    let failing = ChangeSet::new(meta("reg2", "test", 0))
+        .with(once("reg1", "rolled back", "k4"))
+        .with(text_message("reg9", "no such registrar"));
+    assert_eq!(
+        store.commit(failing).await,
+        Err(StoreError::NotFound(ObjectKey::Registrar(cid("reg9"))))
+    );
+    commit1(store, "reg2", once("reg1", "kept", "k4"))
+        .await
+        .unwrap();
+    assert_eq!(count("reg1").await, 2);
+    // A queue that does not exist is refused as for EnqueuePoll.
+    assert_eq!(
+        commit1(store, "reg2", once("reg9", "x", "k1")).await,
+        Err(StoreError::NotFound(ObjectKey::Registrar(cid("reg9"))))
+    );
 }
 
 // ---------------------------------------------------------------------------------------
