@@ -1,5 +1,5 @@
-//! The admin subcommands that work on the registry database: `migrate`, `registrar …`,
-//! `registrant invalidate` and the test-environment `domain set-expiry`.
+//! The admin subcommands that work on the registry database: `migrate`, `backup`,
+//! `registrar …`, `registrant invalidate` and the test-environment `domain set-expiry`.
 //!
 //! Each opens the configured store (applying pending migrations, as `serve` does), commits
 //! one change set as a registry job (`ChangeMeta.registrar = None`, command
@@ -24,7 +24,7 @@ use crate::clock::RegistryClock;
 use crate::config::{Config, Mode};
 use crate::database::open_store;
 use crate::error::Error;
-use crate::store::{self, AnyStore};
+use crate::store::{self, AnyStore, BackupError, StoreConfig};
 
 /// `epp-server registrar …`
 #[derive(Debug, Subcommand)]
@@ -168,6 +168,40 @@ pub(crate) fn migrate(config: &Config) -> Result<(), Error> {
             report.version
         ),
     }
+    Ok(())
+}
+
+/// `epp-server backup FILE`: a hot copy of the SQLite database, checked, and what it holds.
+pub(crate) fn backup(config: &Config, to: &Path) -> Result<(), Error> {
+    let StoreConfig::Sqlite(sqlite) = config.store_config()? else {
+        return Err(Error::Refused(
+            "backup copies the embedded SQLite database; back up PostgreSQL with pg_dump \
+             or PostgreSQL's own base backups"
+                .into(),
+        ));
+    };
+    let label = config.database_label();
+    let b = store::backup_sqlite(&sqlite.path, to).map_err(|e| match e {
+        BackupError::NoDatabase(_) | BackupError::DestinationExists(_) => {
+            Error::Refused(e.to_string())
+        }
+        BackupError::DestinationName(_) => Error::InvalidArgument(e.to_string()),
+        e => Error::Backup {
+            database: label.clone(),
+            source: e,
+        },
+    })?;
+    println!(
+        "{label}: backup written to {} ({} bytes, schema version {}; {} registrars, \
+         {} domains, {} contacts, {} hosts; integrity ok)",
+        to.display(),
+        b.bytes,
+        b.schema_version,
+        b.registrars,
+        b.domains,
+        b.contacts,
+        b.hosts
+    );
     Ok(())
 }
 

@@ -48,6 +48,13 @@ enum Command {
     /// Apply pending database schema migrations (serve and the admin commands do this
     /// too when they open the database).
     Migrate,
+    /// Write a consistent copy of the embedded SQLite database to a new file, while the
+    /// server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The new file (never overwritten).
+        #[arg(value_name = "FILE")]
+        to: PathBuf,
+    },
     /// Manage registrar accounts.
     #[command(subcommand)]
     Registrar(RegistrarCommand),
@@ -99,6 +106,7 @@ fn run<W: Wiring>(cli: Cli, wiring: W) -> Result<(), Error> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Config(ConfigCommand::Check { database }) => config_check(&config, database),
         Command::Migrate => admin::migrate(&config),
+        Command::Backup { to } => admin::backup(&config, &to),
         Command::Registrar(command) => admin::registrar(&config, command),
         Command::Domain(command) => admin::domain(&config, command),
         Command::Registrant(command) => admin::registrant(&config, command),

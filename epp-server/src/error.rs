@@ -59,6 +59,15 @@ pub enum Error {
     /// An argument of an admin command is invalid (exit status 2).
     #[error("{0}")]
     InvalidArgument(String),
+    /// The `backup` command could not copy the database.
+    #[error("cannot back up the registry database ({database})")]
+    Backup {
+        /// The database as configured.
+        database: String,
+        /// Why.
+        #[source]
+        source: crate::store::BackupError,
+    },
     /// An admin command was refused: the object it names does not exist or already
     /// exists, or the command is not available in this mode (exit status 3).
     #[error("{0}")]

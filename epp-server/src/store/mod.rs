@@ -11,6 +11,7 @@
 //! To run a server, build a [`StoreConfig`] and call [`open`]: it migrates and returns an
 //! [`AnyStore`], which is a [`Store`] whichever backend was chosen.
 
+mod backup;
 mod check_cache;
 mod engine;
 mod error;
@@ -32,6 +33,7 @@ use epp_session::store::{
 };
 use epp_xml::{ClTrid, ClientId, ContactId, DomainName, HostName, Password};
 
+pub use backup::{BackupError, SqliteBackup, backup_sqlite};
 pub use error::OpenError;
 pub use migrate::{MigrationReport, SchemaStatus};
 pub use postgres::{CommitStats, PgStore, PostgresConfig};

@@ -1,7 +1,7 @@
 //! The admin subcommands of the shipped binary, on SQLite and on PostgreSQL: each test
 //! runs the real `epp-server` and checks the result through the store itself.
 
-use epp_server::store::AnyStore;
+use epp_server::store::{AnyStore, SqliteConfig, StoreConfig};
 use epp_session::store::model::{
     CertFingerprint, Lifecycle, LoginCheck, ObjectKey, ObjectKind, PollPayload,
 };
@@ -22,6 +22,7 @@ on_both_backends!(
     set_expiry_changes_the_domain_and_records_history,
     registrant_invalidate_starts_deletion_and_tells_sponsors,
     config_check_reports_the_database,
+    backup_copies_the_sqlite_database_while_it_is_written,
 );
 
 const PW: &str = "s3cret-Pw1";
@@ -537,6 +538,151 @@ fn config_check_reports_the_database(db: &Db) {
     assert!(!out.stderr.contains("database:"), "{}", out.stderr);
 }
 
+/// `backup` on SQLite: a consistent, checked, private copy made while another process
+/// commits, which a store opens as it would the original; never over an existing file. On
+/// PostgreSQL it is refused with a pointer to PostgreSQL's own tools.
+fn backup_copies_the_sqlite_database_while_it_is_written(db: &Db) {
+    let to = db.data.parent().unwrap().join("backup.sqlite3");
+    let arg = to.to_str().unwrap();
+    if db.pg().is_some() {
+        let out = db.admin(&["backup", arg], "").code(3);
+        assert!(out.stderr.contains("pg_dump"), "{}", out.stderr);
+        assert!(!to.exists());
+        return;
+    }
+    let missing = db.admin(&["backup", arg], "").code(3);
+    assert!(
+        missing.stderr.contains("no database at"),
+        "{}",
+        missing.stderr
+    );
+    assert!(!to.exists());
+    db.with_store(async |store| {
+        base(store).await;
+        for i in 0..20 {
+            commit1(
+                store,
+                "reg1",
+                Change::CreateDomain(base_domain(&format!("d{i}.no"))),
+            )
+            .await
+            .unwrap();
+        }
+    });
+    // Another process keeps committing domains while the copy is made (the copy starts
+    // once it has committed a few).
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let stop = AtomicBool::new(false);
+    let committed = AtomicU64::new(0);
+    let (out, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            db.with_store(async |store| {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let name = format!("w{n}.no");
+                    commit1(store, "reg1", Change::CreateDomain(base_domain(&name)))
+                        .await
+                        .unwrap();
+                    n += 1;
+                    committed.store(n, Ordering::Relaxed);
+                }
+                n
+            })
+        });
+        while committed.load(Ordering::Relaxed) < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let out = db.admin(&["backup", arg], "").ok();
+        let after = committed.load(Ordering::Relaxed);
+        stop.store(true, Ordering::Relaxed);
+        let written = writer.join().unwrap();
+        eprintln!("writer: {written} domains, {after} of them when the backup ended");
+        (out, written)
+    });
+    // The copy is one file, checked, and says what it holds: the 20 domains and the writer's
+    // domains up to one commit.
+    let conn = rusqlite::Connection::open(&to).unwrap();
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    let domains = count("SELECT COUNT(*) FROM domains");
+    assert!(
+        (25..=20 + i64::try_from(written).unwrap()).contains(&domains),
+        "{domains} domains, {written} written meanwhile"
+    );
+    let writer_domains = count("SELECT COUNT(*) FROM domains WHERE name LIKE 'w%'");
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM domains WHERE name LIKE 'w%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // One commit's state: the writer's first `writer_domains` creates, none missing.
+    for n in 0..writer_domains {
+        assert!(
+            names.contains(&format!("w{n}.no")),
+            "w{n}.no missing: {names:?}"
+        );
+    }
+    assert_eq!(
+        conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+            .unwrap(),
+        "delete"
+    );
+    drop(conn);
+    assert!(
+        out.stdout.contains(&format!(
+            "schema version 4; 2 registrars, {domains} domains, 2 contacts, 2 hosts; integrity ok"
+        )),
+        "{}",
+        out.stdout
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&to).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    for side in ["-wal", "-shm", "-journal"] {
+        assert!(
+            !db.data
+                .parent()
+                .unwrap()
+                .join(format!("backup.sqlite3{side}"))
+                .exists()
+        );
+    }
+
+    // Never over an existing file: refused, the file unchanged.
+    let before = std::fs::read(&to).unwrap();
+    let again = db.admin(&["backup", arg], "").code(3);
+    assert!(
+        again.stderr.contains("never overwrites"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(std::fs::read(&to).unwrap(), before);
+
+    // Restored (the copy as a server's database file), the store works on it: objects,
+    // history and password hashes came along.
+    let restored = db.data.parent().unwrap().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    std::fs::copy(&to, restored.join("registry.sqlite3")).unwrap();
+    let config = StoreConfig::Sqlite(SqliteConfig::new(restored.join("registry.sqlite3")));
+    crate::db::runtime().block_on(async {
+        let store = epp_server::store::open(&config).await.unwrap();
+        assert!(store.domain(&dn("d19.no")).await.unwrap().is_some());
+        let history = store
+            .history(&ObjectKey::Domain(dn("d0.no")))
+            .await
+            .unwrap();
+        assert_eq!(history.len(), 1);
+        assert!(matches!(
+            login(&store, "reg1", "pw-reg1").await,
+            LoginCheck::Accepted(_)
+        ));
+    });
+}
+
 #[test]
 fn config_check_database_names_an_unreachable_database_without_its_password() {
     let db = Db::sqlite();
@@ -574,6 +720,7 @@ fn help_lists_the_admin_commands() {
     let out = db.admin(&["--help"], "").ok();
     for word in [
         "migrate",
+        "backup",
         "registrar",
         "registrant",
         "domain",
