@@ -1,5 +1,6 @@
 //! The admin subcommands that work on the registry database: `migrate`, `backup`,
-//! `registrar …`, `registrant invalidate` and the test-environment `domain set-expiry`.
+//! `registrar …`, `registrant invalidate`, `zone export` and the test-environment
+//! `domain set-expiry`.
 //!
 //! Each opens the configured store (applying pending migrations, as `serve` does), commits
 //! one change set as a registry job (`ChangeMeta.registrar = None`, command
@@ -116,6 +117,24 @@ pub(crate) enum RegistrantCommand {
     Invalidate {
         /// The holder's contact id, e.g. ACME1O.
         contact: String,
+    },
+}
+
+/// `epp-server zone …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ZoneCommand {
+    /// Write the delegations of a zone as the registry holds them (NS and DS of every
+    /// delegated domain, glue of its name servers under it) as a master-file fragment to
+    /// include in the zone file; domains held, quarantined, past their deleteFromDNS day or
+    /// without name servers are left out.
+    Export {
+        /// The zone: `no`, or one of Norid's zones such as `oslo.no` or `priv.no`.
+        #[arg(default_value = "no")]
+        zone: String,
+        /// Write to FILE (replaced in one step, never seen half-written) instead of
+        /// standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -440,6 +459,87 @@ pub(crate) fn registrant(config: &Config, command: RegistrantCommand) -> Result<
             })
         }
     }
+}
+
+/// `epp-server zone export [ZONE] [--output FILE]`: the fragment on standard output, or
+/// written to a temporary file beside FILE and renamed over it; the summary on standard
+/// error (standard output carries the zone) or standard output (with `--output`).
+pub(crate) fn zone(config: &Config, command: ZoneCommand) -> Result<(), Error> {
+    let clock = RegistryClock::new(config.testing.clock_offset);
+    let ZoneCommand::Export { zone, output } = command;
+    let zone = epp_session::zone::zone(&zone).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    with_store(config, |store| async move {
+        let now = clock.now();
+        let failed = |e: epp_session::zone::ExportError| match e {
+            epp_session::zone::ExportError::Store(source) => {
+                Error::store(format!("exporting zone {}", zone.ace()), source)
+            }
+            e => Error::Refused(e.to_string()),
+        };
+        let summary = match &output {
+            None => {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                let summary = epp_session::zone::export(&store, zone, now, &mut out)
+                    .await
+                    .map_err(failed)?;
+                std::io::Write::flush(&mut out).map_err(|source| Error::Io {
+                    what: "cannot write the zone to",
+                    path: "standard output".into(),
+                    source,
+                })?;
+                summary
+            }
+            Some(path) => {
+                let io = |source| Error::Io {
+                    what: "cannot write the zone to",
+                    path: path.clone(),
+                    source,
+                };
+                // Beside the target, so that the rename stays on one file system.
+                let mut name = path.as_os_str().to_owned();
+                name.push(format!(".tmp-{}", std::process::id()));
+                let temp = PathBuf::from(name);
+                let written: Result<_, Error> = async {
+                    let file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&temp)
+                        .map_err(io)?;
+                    let mut out = std::io::BufWriter::new(file);
+                    let summary = epp_session::zone::export(&store, zone, now, &mut out)
+                        .await
+                        .map_err(failed)?;
+                    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+                    file.sync_all().map_err(io)?;
+                    std::fs::rename(&temp, path).map_err(io)?;
+                    Ok(summary)
+                }
+                .await;
+                if written.is_err() {
+                    let _ = std::fs::remove_file(&temp);
+                }
+                written?
+            }
+        };
+        let line = format!(
+            "zone {}: {} delegations ({} domains not delegated), {} NS, {} DS, {} glue records{}",
+            zone.ace(),
+            summary.delegated,
+            summary.not_delegated,
+            summary.ns,
+            summary.ds,
+            summary.glue,
+            output
+                .as_ref()
+                .map(|p| format!(", written to {}", p.display()))
+                .unwrap_or_default()
+        );
+        match output {
+            Some(_) => println!("{line}"),
+            None => eprintln!("{line}"),
+        }
+        Ok(())
+    })
 }
 
 /// A new expiry: an instant, or a date that keeps the current time of day.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::admin::{self, DomainCommand, RegistrantCommand, RegistrarCommand};
+use crate::admin::{self, DomainCommand, RegistrantCommand, RegistrarCommand, ZoneCommand};
 use crate::config::{Config, Mode};
 use crate::error::Error;
 use crate::serve::{Wiring, serve};
@@ -64,6 +64,9 @@ enum Command {
     /// Domain holder (registrant) decisions of the registry.
     #[command(subcommand)]
     Registrant(RegistrantCommand),
+    /// The zones' delegations, for the DNS.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -110,6 +113,7 @@ fn run<W: Wiring>(cli: Cli, wiring: W) -> Result<(), Error> {
         Command::Registrar(command) => admin::registrar(&config, command),
         Command::Domain(command) => admin::domain(&config, command),
         Command::Registrant(command) => admin::registrant(&config, command),
+        Command::Zone(command) => admin::zone(&config, command),
         Command::Serve => {
             let log = crate::log::init(&config.log)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()

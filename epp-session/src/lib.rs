@@ -24,7 +24,7 @@ pub mod store;
 pub mod testing;
 
 pub use config::SessionConfig;
-pub use registry::lifecycle;
+pub use registry::{lifecycle, zone};
 pub use services::{
     InProcessRateLimiter, InProcessSessions, RateClass, RateLimitExceeded, RateLimits, RateSetting,
     Services, SessionLimitReached, SessionSlot, SessionSlots,

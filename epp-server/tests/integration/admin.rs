@@ -23,6 +23,7 @@ on_both_backends!(
     registrant_invalidate_starts_deletion_and_tells_sponsors,
     config_check_reports_the_database,
     backup_copies_the_sqlite_database_while_it_is_written,
+    zone_export_writes_the_delegations,
 );
 
 const PW: &str = "s3cret-Pw1";
@@ -683,6 +684,90 @@ fn backup_copies_the_sqlite_database_while_it_is_written(db: &Db) {
     });
 }
 
+/// `zone export`: the delegated domains of the zone with their NS, DS and glue, to
+/// standard output or to a file replaced in one step; a domain on hold is left out.
+fn zone_export_writes_the_delegations(db: &Db) {
+    db.with_store(async |store| {
+        base(store).await;
+        let mut h = epp_session::store::suite::host("ns1.a.no", "reg1");
+        h.addrs = vec!["192.0.2.1".parse().unwrap()];
+        commit1(store, "reg1", Change::CreateHost(h)).await.unwrap();
+        let mut a = base_domain("a.no");
+        a.ns.insert(0, epp_session::store::suite::hn("ns1.a.no"));
+        a.sec_dns.ds.push(epp_session::store::model::DsData {
+            key_tag: 4242,
+            alg: 8,
+            digest_type: 2,
+            digest: "ab12cd".into(),
+            key_data: None,
+        });
+        commit1(store, "reg1", Change::CreateDomain(a))
+            .await
+            .unwrap();
+        let mut b = base_domain("b.no");
+        b.statuses
+            .insert(epp_session::store::model::DomainStatus::ClientHold, None);
+        commit1(store, "reg1", Change::CreateDomain(b))
+            .await
+            .unwrap();
+        commit1(
+            store,
+            "reg1",
+            Change::CreateDomain(base_domain("c.oslo.no")),
+        )
+        .await
+        .unwrap();
+    });
+    let want = "a.no.\tIN\tNS\tns1.a.no.\n\
+                a.no.\tIN\tNS\tns1.example.net.\n\
+                a.no.\tIN\tNS\tns2.example.net.\n\
+                a.no.\tIN\tDS\t4242 8 2 AB12CD\n\
+                ns1.a.no.\tIN\tA\t192.0.2.1\n";
+    let body = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with(';'))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let out = db.admin(&["zone", "export"], "").ok();
+    assert_eq!(body(&out.stdout), want, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("zone no: 1 delegations (1 domains not delegated), 3 NS, 1 DS, 1 glue"),
+        "{}",
+        out.stderr
+    );
+
+    let file = db.data.parent().unwrap().join("no.zone");
+    std::fs::write(&file, "old content\n").unwrap();
+    let out = db
+        .admin(
+            &["zone", "export", "no.", "--output", file.to_str().unwrap()],
+            "",
+        )
+        .ok();
+    assert!(out.stdout.contains("written to"), "{}", out.stdout);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(body(&text), want, "{text}");
+    assert!(text.starts_with("; delegations in no. from the registry at "));
+    let leftovers: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let out = db.admin(&["zone", "export", "oslo.no"], "").ok();
+    assert_eq!(
+        body(&out.stdout),
+        "c.oslo.no.\tIN\tNS\tns1.example.net.\nc.oslo.no.\tIN\tNS\tns2.example.net.\n"
+    );
+    for zone in ["kommune.no", "example.com"] {
+        let out = db.admin(&["zone", "export", zone], "").code(2);
+        assert!(out.stderr.contains("is not a zone"), "{}", out.stderr);
+    }
+}
+
 #[test]
 fn config_check_database_names_an_unreachable_database_without_its_password() {
     let db = Db::sqlite();
@@ -724,6 +809,7 @@ fn help_lists_the_admin_commands() {
         "registrar",
         "registrant",
         "domain",
+        "zone",
         "Exit status",
     ] {
         assert!(out.stdout.contains(word), "{word}: {}", out.stdout);

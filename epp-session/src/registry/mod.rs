@@ -13,6 +13,7 @@ pub(crate) mod host;
 pub mod lifecycle;
 pub(crate) mod poll;
 mod status;
+pub mod zone;
 
 use std::collections::BTreeSet;
 
