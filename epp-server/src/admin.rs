@@ -129,8 +129,11 @@ pub(crate) enum ZoneCommand {
     /// without name servers are left out.
     Export {
         /// The zone: `no`, or one of Norid's zones such as `oslo.no` or `priv.no`.
-        #[arg(default_value = "no")]
+        #[arg(default_value = "no", conflicts_with = "all")]
         zone: String,
+        /// Every zone's delegations, in one fragment.
+        #[arg(long)]
+        all: bool,
         /// Write to FILE (replaced in one step, never seen half-written) instead of
         /// standard output.
         #[arg(long, short = 'o', value_name = "FILE")]
@@ -466,13 +469,19 @@ pub(crate) fn registrant(config: &Config, command: RegistrantCommand) -> Result<
 /// error (standard output carries the zone) or standard output (with `--output`).
 pub(crate) fn zone(config: &Config, command: ZoneCommand) -> Result<(), Error> {
     let clock = RegistryClock::new(config.testing.clock_offset);
-    let ZoneCommand::Export { zone, output } = command;
-    let zone = epp_session::zone::zone(&zone).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let ZoneCommand::Export { zone, all, output } = command;
+    let zone = match all {
+        true => None,
+        false => Some(
+            epp_session::zone::zone(&zone).map_err(|e| Error::InvalidArgument(e.to_string()))?,
+        ),
+    };
+    let label = zone.map_or_else(|| "every zone".to_owned(), |z| format!("zone {}", z.ace()));
     with_store(config, |store| async move {
         let now = clock.now();
         let failed = |e: epp_session::zone::ExportError| match e {
             epp_session::zone::ExportError::Store(source) => {
-                Error::store(format!("exporting zone {}", zone.ace()), source)
+                Error::store(format!("exporting {label}"), source)
             }
             e => Error::Refused(e.to_string()),
         };
@@ -522,8 +531,7 @@ pub(crate) fn zone(config: &Config, command: ZoneCommand) -> Result<(), Error> {
             }
         };
         let line = format!(
-            "zone {}: {} delegations ({} domains not delegated), {} NS, {} DS, {} glue records{}",
-            zone.ace(),
+            "{label}: {} delegations ({} domains not delegated), {} NS, {} DS, {} glue records{}",
             summary.delegated,
             summary.not_delegated,
             summary.ns,

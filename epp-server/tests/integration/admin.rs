@@ -762,6 +762,19 @@ fn zone_export_writes_the_delegations(db: &Db) {
         body(&out.stdout),
         "c.oslo.no.\tIN\tNS\tns1.example.net.\nc.oslo.no.\tIN\tNS\tns2.example.net.\n"
     );
+    let out = db.admin(&["zone", "export", "--all"], "").ok();
+    assert_eq!(
+        body(&out.stdout),
+        format!(
+            "{want}c.oslo.no.\tIN\tNS\tns1.example.net.\nc.oslo.no.\tIN\tNS\tns2.example.net.\n"
+        )
+    );
+    assert!(
+        out.stderr.contains("every zone: 2 delegations"),
+        "{}",
+        out.stderr
+    );
+    db.admin(&["zone", "export", "no", "--all"], "").code(2);
     for zone in ["kommune.no", "example.com"] {
         let out = db.admin(&["zone", "export", zone], "").code(2);
         assert!(out.stderr.contains("is not a zone"), "{}", out.stderr);

@@ -87,7 +87,8 @@ pub fn is_delegated(d: &Domain, now: Timestamp) -> bool {
     })
 }
 
-/// Writes the delegations of `zone` at `now` to `out` (see the module documentation).
+/// Writes the delegations of `zone` (of every zone with `None`) at `now` to `out` (see the
+/// module documentation).
 ///
 /// # Errors
 ///
@@ -95,18 +96,17 @@ pub fn is_delegated(d: &Domain, now: Timestamp) -> bool {
 /// incomplete.
 pub async fn export<S: Store, W: Write>(
     store: &S,
-    zone: Zone,
+    zone: Option<Zone>,
     now: Timestamp,
     out: &mut W,
 ) -> Result<ExportSummary, ExportError> {
     let mut summary = ExportSummary::default();
+    let what = zone.map_or_else(|| "every zone".to_owned(), |z| format!("{}.", z.ace()));
     writeln!(
         out,
-        "; delegations in {}. from the registry at {} (registry clock)",
-        zone.ace(),
-        now
+        "; delegations in {what} from the registry at {now} (registry clock)"
     )?;
-    let suffix = format!(".{}", zone.ace());
+    let suffix = zone.map(|z| format!(".{}", z.ace()));
     let mut after: Option<DomainName> = None;
     loop {
         let page = store
@@ -115,12 +115,14 @@ pub async fn export<S: Store, W: Write>(
         let full = page.len() == PAGE;
         after = page.last().map(|d| d.name.clone());
         for d in page {
-            let name = d.name.as_str();
             // Only names one label under the zone (`example.no` in `no`, not
-            // `ola.oslo.no`).
-            let in_zone = name
-                .strip_suffix(&suffix)
-                .is_some_and(|label| !label.is_empty() && !label.contains('.'));
+            // `ola.oslo.no`); every stored domain is in one zone.
+            let in_zone = suffix.as_ref().is_none_or(|suffix| {
+                d.name
+                    .as_str()
+                    .strip_suffix(suffix.as_str())
+                    .is_some_and(|label| !label.is_empty() && !label.contains('.'))
+            });
             if !in_zone {
                 continue;
             }
@@ -214,7 +216,8 @@ mod tests {
 
     fn run(store: &MemoryStore, name: &str) -> (String, ExportSummary) {
         let mut out = Vec::new();
-        let summary = block_on(export(store, zone(name).unwrap(), at(10), &mut out)).unwrap();
+        let zone = (name != "all").then(|| zone(name).unwrap());
+        let summary = block_on(export(store, zone, at(10), &mut out)).unwrap();
         (String::from_utf8(out).unwrap(), summary)
     }
 
@@ -325,6 +328,35 @@ mod tests {
             ]
         );
         assert_eq!((summary.delegated, summary.glue), (1, 1));
+
+        // Every zone: both, in name order.
+        let (text, summary) = run(&store, "all");
+        assert!(text.starts_with("; delegations in every zone from the registry at "));
+        let owners: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with(';'))
+            .map(|l| l.split('\t').next().unwrap())
+            .collect();
+        assert_eq!(
+            owners,
+            [
+                "a.no.",
+                "a.no.",
+                "a.no.",
+                "a.no.",
+                "ns1.a.no.",
+                "ns1.a.no.",
+                "f.no.",
+                "f.no.",
+                "ola.oslo.no.",
+                "ola.oslo.no.",
+                "ns.ola.oslo.no.",
+            ]
+        );
+        assert_eq!(
+            (summary.delegated, summary.not_delegated, summary.glue),
+            (3, 4, 3)
+        );
     }
 
     #[test]
