@@ -226,6 +226,11 @@ impl Metrics {
         let _ = self.0.store.set(store);
     }
 
+    /// The store registered with [`Metrics::watch_store`], for the readiness probe.
+    pub(crate) fn store(&self) -> Option<&AnyStore> {
+        self.0.store.get()
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let i = &self.0;

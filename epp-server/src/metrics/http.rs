@@ -1,6 +1,6 @@
-//! A minimal HTTP/1.1 responder for the metrics endpoint: `GET /metrics` and
-//! `GET /healthz`, one request per connection, no TLS (bind it to loopback or a
-//! management network).
+//! A minimal HTTP/1.1 responder for the metrics endpoint: `GET /metrics`, `GET /healthz`
+//! (the process answers) and `GET /readyz` (the registry database answers too), one
+//! request per connection, no TLS (bind it to loopback or a management network).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Concurrent scrapes served; more wait in the accept queue.
 const MAX_CONCURRENT: usize = 16;
+
+/// How long `/readyz` waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Serves metrics until `shutdown` turns true.
 pub(crate) async fn serve(
@@ -86,6 +89,14 @@ async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()
             metrics.render(),
         ),
         ("GET", "/healthz") => ("200 OK", "text/plain; charset=utf-8", "ok\n".to_owned()),
+        ("GET", "/readyz") => match ready(metrics).await {
+            Ok(()) => ("200 OK", "text/plain; charset=utf-8", "ready\n".to_owned()),
+            Err(why) => (
+                "503 Service Unavailable",
+                "text/plain; charset=utf-8",
+                format!("not ready: {why}\n"),
+            ),
+        },
         ("GET", _) => (
             "404 Not Found",
             "text/plain; charset=utf-8",
@@ -106,6 +117,25 @@ async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()
     stream.shutdown().await
 }
 
+/// Whether the registry database answers a read (the registry's own account) within
+/// [`READY_TIMEOUT`]; why not, in words.
+async fn ready(metrics: &Metrics) -> Result<(), String> {
+    use epp_session::store::Store as _;
+    let Some(store) = metrics.store() else {
+        return Err("the registry database is not open yet".into());
+    };
+    let reg0 = epp_xml::ClientId::new(epp_session::store::model::WITHDRAWN_REGISTRAR)
+        .map_err(|e| e.to_string())?;
+    match tokio::time::timeout(READY_TIMEOUT, store.registrar(&reg0)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("the registry database failed: {e}")),
+        Err(_) => Err(format!(
+            "the registry database did not answer within {} s",
+            READY_TIMEOUT.as_secs()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,7 +154,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = watch::channel(false);
         let metrics = Metrics::new();
-        let server = tokio::spawn(serve(listener, metrics, rx));
+        let server = tokio::spawn(serve(listener, metrics.clone(), rx));
 
         let r = request(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
         assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
@@ -133,6 +163,25 @@ mod tests {
         let r = request(addr, "GET /healthz HTTP/1.0\r\n\r\n").await;
         assert!(
             r.starts_with("HTTP/1.1 200 OK\r\n") && r.ends_with("ok\n"),
+            "{r}"
+        );
+        // Not ready until the store is open, then ready while it answers.
+        let r = request(addr, "GET /readyz HTTP/1.1\r\n\r\n").await;
+        assert!(
+            r.starts_with("HTTP/1.1 503 ")
+                && r.ends_with("not ready: the registry database is not open yet\n"),
+            "{r}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::open(&crate::store::StoreConfig::Sqlite(
+            crate::store::SqliteConfig::new(dir.path().join("r.sqlite3")),
+        ))
+        .await
+        .unwrap();
+        metrics.watch_store(store);
+        let r = request(addr, "GET /readyz HTTP/1.1\r\n\r\n").await;
+        assert!(
+            r.starts_with("HTTP/1.1 200 OK\r\n") && r.ends_with("ready\n"),
             "{r}"
         );
         let r = request(addr, "GET /other HTTP/1.1\r\n\r\n").await;

@@ -101,8 +101,45 @@ fn metrics_count_epp_commands_by_type_result_and_registrar() {
             (status.as_str(), body.as_str()),
             ("HTTP/1.1 200 OK", "ok\n")
         );
+        let (status, body) = server.http_get("/readyz").await;
+        assert_eq!(
+            (status.as_str(), body.as_str()),
+            ("HTTP/1.1 200 OK", "ready\n")
+        );
         let (status, _) = server.http_get("/nothing").await;
         assert_eq!(status, "HTTP/1.1 404 Not Found");
+    });
+}
+
+/// `/readyz` follows the database: ready while PostgreSQL answers, 503 with the reason
+/// once the registry's schema is gone, while `/healthz` still says the process runs.
+#[test]
+fn readiness_follows_the_database() {
+    let Some(db) = Db::postgres() else { return };
+    let server = Server::start(&db.env());
+    let (url, schema) = db.pg().unwrap();
+    runtime().block_on(async {
+        let (status, body) = server.http_get("/readyz").await;
+        assert_eq!(
+            (status.as_str(), body.as_str()),
+            ("HTTP/1.1 200 OK", "ready\n")
+        );
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .unwrap();
+        let (status, body) = server.http_get("/readyz").await;
+        assert_eq!(status, "HTTP/1.1 503 Service Unavailable", "{body}");
+        assert!(
+            body.starts_with("not ready: the registry database failed: "),
+            "{body}"
+        );
+        let (status, _) = server.http_get("/healthz").await;
+        assert_eq!(status, "HTTP/1.1 200 OK");
     });
 }
 
