@@ -1,6 +1,6 @@
 //! The admin subcommands that work on the registry database: `migrate`, `backup`,
-//! `registrar …`, `registrant invalidate`, `zone export` and the test-environment
-//! `domain set-expiry`.
+//! `registrar …`, `registrant invalidate`, `zone export`, `history` and the
+//! test-environment `domain set-expiry`.
 //!
 //! Each opens the configured store (applying pending migrations, as `serve` does), commits
 //! one change set as a registry job (`ChangeMeta.registrar = None`, command
@@ -10,16 +10,17 @@
 //! changing), 1 failure (configuration, database), 2 invalid argument, 3 refused (no
 //! such object, already exists, not allowed in this mode).
 
-use std::io::{BufRead, IsTerminal, Read};
+use std::io::{BufRead, IsTerminal, Read, Write as _};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use epp_session::lifecycle;
 use epp_session::store::model::{
-    CertFingerprint, NewRegistrar, PasswordInput, Registrar, RegistrarChange, WITHDRAWN_REGISTRAR,
+    CertFingerprint, HistoryEntry, NewRegistrar, ObjectKey, PasswordInput, Registrar,
+    RegistrarChange, WITHDRAWN_REGISTRAR,
 };
 use epp_session::store::{Change, ChangeMeta, ChangeSet, Store, StoreError};
-use epp_xml::{ClientId, ContactId, Date, DomainName, Password, Timestamp};
+use epp_xml::{ClientId, ContactId, Date, DomainName, HostName, Password, Timestamp};
 
 use crate::clock::RegistryClock;
 use crate::config::{Config, Mode};
@@ -118,6 +119,19 @@ pub(crate) enum RegistrantCommand {
         /// The holder's contact id, e.g. ACME1O.
         contact: String,
     },
+}
+
+/// The kind of record `epp-server history` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum HistoryKind {
+    /// A domain, by name.
+    Domain,
+    /// A contact, by id.
+    Contact,
+    /// A host, by name.
+    Host,
+    /// A registrar account, by id.
+    Registrar,
 }
 
 /// `epp-server zone …`
@@ -548,6 +562,141 @@ pub(crate) fn zone(config: &Config, command: ZoneCommand) -> Result<(), Error> {
         }
         Ok(())
     })
+}
+
+/// `epp-server history KIND KEY [--json]`: every recorded change of the record, oldest
+/// first, one line each (when, command, by whom, trIDs, the fields that changed), or as
+/// JSON lines with the record before and after. Transfer codes are never shown.
+pub(crate) fn history(
+    config: &Config,
+    kind: HistoryKind,
+    key: &str,
+    json: bool,
+) -> Result<(), Error> {
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        Error::InvalidArgument(format!("invalid {what}: {e}"))
+    };
+    let object = match kind {
+        HistoryKind::Domain => {
+            ObjectKey::Domain(DomainName::new(key).map_err(|e| bad("domain name", &e))?)
+        }
+        HistoryKind::Contact => {
+            ObjectKey::Contact(ContactId::new(key).map_err(|e| bad("contact id", &e))?)
+        }
+        HistoryKind::Host => ObjectKey::Host(HostName::new(key).map_err(|e| bad("host name", &e))?),
+        HistoryKind::Registrar => ObjectKey::Registrar(client_id(key)?),
+    };
+    with_store(config, |store| async move {
+        let entries = store
+            .history(&object)
+            .await
+            .map_err(|source| Error::store(format!("reading the history of {object}"), source))?;
+        if entries.is_empty() {
+            return Err(Error::Refused(format!("no history for {object}")));
+        }
+        let mut out = std::io::stdout().lock();
+        for e in &entries {
+            let line = match json {
+                true => history_json(e),
+                false => history_line(e),
+            };
+            writeln!(out, "{line}").map_err(|source| Error::Io {
+                what: "cannot write the history to",
+                path: "standard output".into(),
+                source,
+            })?;
+        }
+        Ok(())
+    })
+}
+
+/// One history entry in words: `<time> <command> by <registrar> (clTRID .., svTRID ..):
+/// <what changed>`.
+fn history_line(e: &HistoryEntry) -> String {
+    let by = e
+        .registrar
+        .as_ref()
+        .map_or_else(|| "the registry".to_owned(), ToString::to_string);
+    let trids = match (&e.cl_trid, &e.sv_trid) {
+        (None, None) => String::new(),
+        (c, s) => format!(
+            " (clTRID {}, svTRID {})",
+            c.as_ref().map_or("-", |c| c.as_str()),
+            s.as_ref().map_or("-", |s| s.as_str())
+        ),
+    };
+    let what = match (&e.before, &e.after) {
+        (None, Some(_)) => "created".to_owned(),
+        (Some(_), None) => "deleted".to_owned(),
+        (Some(before), Some(after)) => {
+            let changed = changed_fields(before, after);
+            match changed.is_empty() {
+                true => "no field changed".to_owned(),
+                false => format!("changed {}", changed.join(", ")),
+            }
+        }
+        (None, None) => "-".to_owned(),
+    };
+    format!("{} {} by {by}{trids}: {what}", e.time, e.command)
+}
+
+/// The top-level fields that differ between two JSON forms of a record, in name order.
+fn changed_fields(before: &str, after: &str) -> Vec<String> {
+    let parse = |s: &str| match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let (before, after) = (parse(before), parse(after));
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .filter(|k| {
+            // An absent member and a null one are the same value.
+            let null = serde_json::Value::Null;
+            before.get(*k).unwrap_or(&null) != after.get(*k).unwrap_or(&null)
+        })
+        .cloned()
+        .collect()
+}
+
+/// One history entry as a JSON object, with the record before and after; a transfer code
+/// (`authInfo`, at any depth) shows as `"(hidden)"`.
+fn history_json(e: &HistoryEntry) -> String {
+    let record = |s: &Option<String>| {
+        s.as_deref().map_or(serde_json::Value::Null, |s| {
+            let mut v =
+                serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.to_owned()));
+            hide_auth_info(&mut v);
+            v
+        })
+    };
+    serde_json::json!({
+        "id": e.id,
+        "time": e.time.to_string(),
+        "command": e.command,
+        "registrar": e.registrar.as_ref().map(ClientId::as_str),
+        "clTRID": e.cl_trid.as_ref().map(|c| c.as_str()),
+        "svTRID": e.sv_trid.as_ref().map(|s| s.as_str()),
+        "roid": e.roid.as_ref().map(|r| r.as_str()),
+        "before": record(&e.before),
+        "after": record(&e.after),
+    })
+    .to_string()
+}
+
+fn hide_auth_info(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if k == "authInfo" && !v.is_null() {
+                    *v = serde_json::Value::String("(hidden)".into());
+                } else {
+                    hide_auth_info(v);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(hide_auth_info),
+        _ => {}
+    }
 }
 
 /// A new expiry: an instant, or a date that keeps the current time of day.

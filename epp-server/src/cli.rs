@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::admin::{self, DomainCommand, RegistrantCommand, RegistrarCommand, ZoneCommand};
+use crate::admin::{
+    self, DomainCommand, HistoryKind, RegistrantCommand, RegistrarCommand, ZoneCommand,
+};
 use crate::config::{Config, Mode};
 use crate::error::Error;
 use crate::serve::{Wiring, serve};
@@ -67,6 +69,19 @@ enum Command {
     /// The zones' delegations, for the DNS.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    /// Every recorded change of a domain, contact, host or registrar account, oldest
+    /// first: when, which command, by whom, its trIDs and the fields it changed.
+    History {
+        /// What kind of record.
+        #[arg(value_enum)]
+        kind: HistoryKind,
+        /// The domain or host name, contact id or registrar id.
+        key: String,
+        /// One JSON object per change, with the record before and after (transfer codes
+        /// hidden).
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -114,6 +129,7 @@ fn run<W: Wiring>(cli: Cli, wiring: W) -> Result<(), Error> {
         Command::Domain(command) => admin::domain(&config, command),
         Command::Registrant(command) => admin::registrant(&config, command),
         Command::Zone(command) => admin::zone(&config, command),
+        Command::History { kind, key, json } => admin::history(&config, kind, &key, json),
         Command::Serve => {
             let log = crate::log::init(&config.log)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -24,6 +24,7 @@ on_both_backends!(
     config_check_reports_the_database,
     backup_copies_the_sqlite_database_while_it_is_written,
     zone_export_writes_the_delegations,
+    history_shows_every_change_without_transfer_codes,
 );
 
 const PW: &str = "s3cret-Pw1";
@@ -781,6 +782,63 @@ fn zone_export_writes_the_delegations(db: &Db) {
     }
 }
 
+/// `history`: the changes of a record, oldest first, with who, which command, its trIDs
+/// and the fields changed; as JSON with the records (transfer codes hidden); refused for a
+/// record without history.
+fn history_shows_every_change_without_transfer_codes(db: &Db) {
+    db.with_store(async |store| {
+        base(store).await;
+        let mut d = base_domain("h.no");
+        d.auth_info = Some(epp_session::store::model::AuthInfo::new("Secret+Code1"));
+        commit1(store, "reg1", Change::CreateDomain(d))
+            .await
+            .unwrap();
+        let mut d = store.domain(&dn("h.no")).await.unwrap().unwrap();
+        d.ns.pop();
+        commit1(store, "reg1", Change::UpdateDomain(d))
+            .await
+            .unwrap();
+    });
+    db.admin(&["domain", "set-expiry", "h.no", "2030-01-01"], "")
+        .ok();
+    let out = db.admin(&["history", "domain", "H.no"], "").ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    assert!(
+        lines[0].ends_with(" test by reg1 (clTRID CL-test-0, svTRID SV-0-reg1): created"),
+        "{}",
+        out.stdout
+    );
+    assert!(lines[1].ends_with(": changed ns"), "{}", out.stdout);
+    assert!(
+        lines[2].contains(" admin:domain-set-expiry by the registry: changed exDate"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.all().contains("Secret+Code1"));
+
+    let out = db.admin(&["history", "domain", "h.no", "--json"], "").ok();
+    let rows: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["before"], serde_json::Value::Null);
+    assert_eq!(rows[0]["after"]["authInfo"], "(hidden)");
+    assert_eq!(rows[1]["registrar"], "reg1");
+    assert_eq!(rows[2]["registrar"], serde_json::Value::Null);
+    assert!(!out.all().contains("Secret+Code1"));
+
+    let out = db.admin(&["history", "registrar", "reg1"], "").ok();
+    assert!(out.stdout.contains(": created"), "{}", out.stdout);
+    let out = db
+        .admin(&["history", "host", "nosuch.example.net"], "")
+        .code(3);
+    assert!(out.stderr.contains("no history for"), "{}", out.stderr);
+    db.admin(&["history", "planet", "mars"], "").code(2);
+}
+
 #[test]
 fn config_check_database_names_an_unreachable_database_without_its_password() {
     let db = Db::sqlite();
@@ -823,6 +881,7 @@ fn help_lists_the_admin_commands() {
         "registrant",
         "domain",
         "zone",
+        "history",
         "Exit status",
     ] {
         assert!(out.stdout.contains(word), "{word}: {}", out.stdout);
