@@ -183,10 +183,12 @@ async fn delegation<S: Store, W: Write>(
             if h.addrs.is_empty() || policy::superordinate_name(&h.name) != Some(owner) {
                 continue;
             }
-            let used = store
-                .count_domains(&DomainQuery::NameServer(h.name.clone()))
-                .await?
-                > 0;
+            // Most often the domain uses its own host: then no query is needed.
+            let used = d.ns.contains(&h.name)
+                || store
+                    .count_domains(&DomainQuery::NameServer(h.name.clone()))
+                    .await?
+                    > 0;
             if !used {
                 continue;
             }
