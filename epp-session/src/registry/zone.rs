@@ -235,6 +235,7 @@ mod tests {
                 ("ns2.a.no", &["192.0.2.2"][..]),
                 ("ns1.b.no", &["192.0.2.3"][..]),
                 ("ns.ola.oslo.no", &["192.0.2.4"][..]),
+                ("ns1.g.no", &["192.0.2.5"][..]),
             ] {
                 let mut h = host(name, "reg1");
                 h.addrs = addrs.iter().map(|a| a.parse().unwrap()).collect();
@@ -247,7 +248,7 @@ mod tests {
             // Delegated, signed, with a host of its own (used) and one of another
             // registry's; ns2.a.no is used by no domain.
             let mut a = domain("a.no", "reg1", "ORG1O", &["ROLE1R"], &[]);
-            a.ns = ns(&["ns1.a.no", "ns1.example.net", "ns1.b.no"]);
+            a.ns = ns(&["ns1.a.no", "ns1.example.net", "ns1.b.no", "ns1.g.no"]);
             a.sec_dns.ds.push(DsData {
                 key_tag: 12345,
                 alg: 13,
@@ -279,6 +280,10 @@ mod tests {
             f.ns = ns(&["ns2.example.net", "ns1.example.net"]);
             f.delete_from_dns = Some(Date::new(2024, 6, 1).unwrap());
             doms.push(f);
+            // Delegated elsewhere: its host, used by a.no only, still needs glue here.
+            let mut g = domain("g.no", "reg1", "ORG1O", &["ROLE1R"], &[]);
+            g.ns = ns(&["ns1.example.net"]);
+            doms.push(g);
             // In another zone, with its own glue.
             let mut o = domain("ola.oslo.no", "reg1", "ORG1O", &["ROLE1R"], &[]);
             o.ns = ns(&["ns.ola.oslo.no", "ns1.example.net"]);
@@ -298,11 +303,14 @@ mod tests {
                 "a.no.\tIN\tNS\tns1.a.no.",
                 "a.no.\tIN\tNS\tns1.example.net.",
                 "a.no.\tIN\tNS\tns1.b.no.",
+                "a.no.\tIN\tNS\tns1.g.no.",
                 "a.no.\tIN\tDS\t12345 13 2 49FD46E6C4B45C55D4AC",
                 "ns1.a.no.\tIN\tA\t192.0.2.1",
                 "ns1.a.no.\tIN\tAAAA\t2001:db8::1",
                 "f.no.\tIN\tNS\tns2.example.net.",
                 "f.no.\tIN\tNS\tns1.example.net.",
+                "g.no.\tIN\tNS\tns1.example.net.",
+                "ns1.g.no.\tIN\tA\t192.0.2.5",
             ],
             "{text}"
         );
@@ -310,14 +318,14 @@ mod tests {
         assert_eq!(
             summary,
             ExportSummary {
-                delegated: 2,
+                delegated: 3,
                 not_delegated: 4,
-                ns: 5,
+                ns: 7,
                 ds: 1,
-                glue: 2,
+                glue: 3,
             }
         );
-        assert!(text.ends_with("; 2 delegations (4 domains not delegated), 5 NS, 1 DS, 2 glue\n"));
+        assert!(text.ends_with("; 3 delegations (4 domains not delegated), 7 NS, 1 DS, 3 glue\n"));
 
         let (text, summary) = run(&store, "oslo.no");
         let body: Vec<&str> = text.lines().filter(|l| !l.starts_with(';')).collect();
@@ -346,10 +354,13 @@ mod tests {
                 "a.no.",
                 "a.no.",
                 "a.no.",
+                "a.no.",
                 "ns1.a.no.",
                 "ns1.a.no.",
                 "f.no.",
                 "f.no.",
+                "g.no.",
+                "ns1.g.no.",
                 "ola.oslo.no.",
                 "ola.oslo.no.",
                 "ns.ola.oslo.no.",
@@ -357,7 +368,7 @@ mod tests {
         );
         assert_eq!(
             (summary.delegated, summary.not_delegated, summary.glue),
-            (3, 4, 3)
+            (4, 4, 4)
         );
     }
 
