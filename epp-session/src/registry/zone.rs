@@ -15,14 +15,14 @@
 //! `diff`. Domains are read page by page, each page on its own: a change committed during
 //! an export may be in it or not, and is in the next one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use epp_norid_ext::policy::{self, Zone, ZoneKind};
 use epp_xml::{DomainName, HostName, Timestamp};
 
 use super::domain::shown_statuses;
-use crate::store::model::{Domain, DomainQuery, DomainStatus, HostQuery};
+use crate::store::model::{Domain, DomainQuery, DomainStatus, Host, HostQuery};
 use crate::store::{Store, StoreError};
 
 /// Domains read per page.
@@ -107,6 +107,34 @@ pub async fn export<S: Store, W: Write>(
         "; delegations in {what} from the registry at {now} (registry clock)"
     )?;
     let suffix = zone.map(|z| format!(".{}", z.ace()));
+    // Only the names one label under the zone (`example.no` in `no`, not `ola.oslo.no`);
+    // every stored domain is in one zone.
+    let in_zone = |name: &str| {
+        suffix.as_ref().is_none_or(|suffix| {
+            name.strip_suffix(suffix.as_str())
+                .is_some_and(|label| !label.is_empty() && !label.contains('.'))
+        })
+    };
+    // The hosts that may need glue, by the domain they lie under: one pass over the hosts
+    // instead of a query per domain (hosts with addresses are the few under `.no`).
+    let mut glue: BTreeMap<String, Vec<Host>> = BTreeMap::new();
+    let mut after: Option<HostName> = None;
+    loop {
+        let page = store.hosts(&HostQuery::All, after.as_ref(), PAGE).await?;
+        let full = page.len() == PAGE;
+        after = page.last().map(|h| h.name.clone());
+        for h in page {
+            if h.addrs.is_empty() {
+                continue;
+            }
+            if let Some(sup) = policy::superordinate_name(&h.name).filter(|s| in_zone(s)) {
+                glue.entry(sup.to_owned()).or_default().push(h);
+            }
+        }
+        if !full {
+            break;
+        }
+    }
     let mut after: Option<DomainName> = None;
     loop {
         let page = store
@@ -115,22 +143,15 @@ pub async fn export<S: Store, W: Write>(
         let full = page.len() == PAGE;
         after = page.last().map(|d| d.name.clone());
         for d in page {
-            // Only names one label under the zone (`example.no` in `no`, not
-            // `ola.oslo.no`); every stored domain is in one zone.
-            let in_zone = suffix.as_ref().is_none_or(|suffix| {
-                d.name
-                    .as_str()
-                    .strip_suffix(suffix.as_str())
-                    .is_some_and(|label| !label.is_empty() && !label.contains('.'))
-            });
-            if !in_zone {
+            if !in_zone(d.name.as_str()) {
                 continue;
             }
+            let hosts = glue.remove(d.name.as_str()).unwrap_or_default();
             if !is_delegated(&d, now) {
                 summary.not_delegated += 1;
                 continue;
             }
-            delegation(store, &d, out, &mut summary).await?;
+            delegation(store, &d, &hosts, out, &mut summary).await?;
         }
         if !full {
             break;
@@ -144,10 +165,12 @@ pub async fn export<S: Store, W: Write>(
     Ok(summary)
 }
 
-/// One domain's records: `NS`, `DS`, and the glue of its subordinate hosts in use.
+/// One domain's records: `NS`, `DS`, and the glue of those of its subordinate hosts with
+/// addresses (`hosts`) that a domain uses.
 async fn delegation<S: Store, W: Write>(
     store: &S,
     d: &Domain,
+    hosts: &[Host],
     out: &mut W,
     summary: &mut ExportSummary,
 ) -> Result<(), ExportError> {
@@ -173,38 +196,26 @@ async fn delegation<S: Store, W: Write>(
     }
     // Glue: the domain's own hosts (`ns1.example.no` under `example.no`) that a domain
     // uses, whichever domain that is.
-    let mut after: Option<HostName> = None;
-    loop {
-        let query = HostQuery::Subordinate(d.name.clone());
-        let page = store.hosts(&query, after.as_ref(), PAGE).await?;
-        let full = page.len() == PAGE;
-        after = page.last().map(|h| h.name.clone());
-        for h in page {
-            if h.addrs.is_empty() || policy::superordinate_name(&h.name) != Some(owner) {
-                continue;
-            }
-            // Most often the domain uses its own host: then no query is needed.
-            let used = d.ns.contains(&h.name)
-                || store
-                    .count_domains(&DomainQuery::NameServer(h.name.clone()))
-                    .await?
-                    > 0;
-            if !used {
-                continue;
-            }
-            let mut addrs = h.addrs.clone();
-            addrs.sort();
-            addrs.dedup();
-            for a in addrs {
-                let kind = if a.is_ipv4() { "A" } else { "AAAA" };
-                writeln!(out, "{}.\tIN\t{kind}\t{a}", h.name)?;
-                summary.glue += 1;
-            }
+    for h in hosts {
+        // Most often the domain uses its own host: then no query is needed.
+        let used = d.ns.contains(&h.name)
+            || store
+                .count_domains(&DomainQuery::NameServer(h.name.clone()))
+                .await?
+                > 0;
+        if !used {
+            continue;
         }
-        if !full {
-            return Ok(());
+        let mut addrs = h.addrs.clone();
+        addrs.sort();
+        addrs.dedup();
+        for a in addrs {
+            let kind = if a.is_ipv4() { "A" } else { "AAAA" };
+            writeln!(out, "{}.\tIN\t{kind}\t{a}", h.name)?;
+            summary.glue += 1;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
