@@ -264,7 +264,7 @@ mod tests {
                 key_tag: 12345,
                 alg: 13,
                 digest_type: 2,
-                digest: "49fd46e6c4b45c55d4ac".into(),
+                digest: "49fd46e6c4b45c55d4ac69cbd3cd34ac1afe51de5e6d2a9a2f1f0e5d4c3b2a19".into(),
                 key_data: None,
             });
             doms.push(a);
@@ -315,7 +315,7 @@ mod tests {
                 "a.no.\tIN\tNS\tns1.example.net.",
                 "a.no.\tIN\tNS\tns1.b.no.",
                 "a.no.\tIN\tNS\tns1.g.no.",
-                "a.no.\tIN\tDS\t12345 13 2 49FD46E6C4B45C55D4AC",
+                "a.no.\tIN\tDS\t12345 13 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE5E6D2A9A2F1F0E5D4C3B2A19",
                 "ns1.a.no.\tIN\tA\t192.0.2.1",
                 "ns1.a.no.\tIN\tAAAA\t2001:db8::1",
                 "f.no.\tIN\tNS\tns2.example.net.",
