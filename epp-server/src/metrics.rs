@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use epp_session::store::PollQueue;
+
 use crate::config::TlsVersion;
 use crate::protocol::{CloseReason, CommandOutcome, Refusal};
 use crate::store::AnyStore;
@@ -519,6 +521,43 @@ impl Metrics {
             env!("CARGO_PKG_VERSION")
         );
         out
+    }
+}
+
+/// Appends each registrar's poll queue ([`Store::poll_queues`], read at the scrape):
+/// its length, and when its oldest message was queued (`time() - ...` is its age).
+///
+/// [`Store::poll_queues`]: epp_session::store::Store::poll_queues
+pub(crate) fn render_poll_queues(out: &mut String, queues: &[PollQueue]) {
+    header(
+        out,
+        "epp_poll_queue_messages",
+        "gauge",
+        "Messages waiting in each registrar's poll queue.",
+    );
+    for q in queues {
+        let _ = writeln!(
+            out,
+            "epp_poll_queue_messages{{registrar=\"{}\"}} {}",
+            escape(q.registrar.as_str()),
+            q.count
+        );
+    }
+    header(
+        out,
+        "epp_poll_queue_oldest_timestamp_seconds",
+        "gauge",
+        "When the oldest message of each non-empty poll queue was queued (registry clock, Unix seconds).",
+    );
+    for q in queues {
+        if let Some(oldest) = q.oldest {
+            let _ = writeln!(
+                out,
+                "epp_poll_queue_oldest_timestamp_seconds{{registrar=\"{}\"}} {}",
+                escape(q.registrar.as_str()),
+                oldest.unix_micros().div_euclid(1_000_000)
+            );
+        }
     }
 }
 

@@ -86,7 +86,7 @@ async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()
         ("GET", "/metrics") => (
             "200 OK",
             "text/plain; version=0.0.4; charset=utf-8",
-            metrics.render(),
+            scrape(metrics).await,
         ),
         ("GET", "/healthz") => ("200 OK", "text/plain; charset=utf-8", "ok\n".to_owned()),
         ("GET", "/readyz") => match ready(metrics).await {
@@ -115,6 +115,21 @@ async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()
     );
     stream.write_all(response.as_bytes()).await?;
     stream.shutdown().await
+}
+
+/// Every metric, with the poll queues read from the store (within [`READY_TIMEOUT`];
+/// left out, with a debug line, when the store does not answer).
+async fn scrape(metrics: &Metrics) -> String {
+    use epp_session::store::Store as _;
+    let mut out = metrics.render();
+    if let Some(store) = metrics.store() {
+        match tokio::time::timeout(READY_TIMEOUT, store.poll_queues()).await {
+            Ok(Ok(queues)) => super::render_poll_queues(&mut out, &queues),
+            Ok(Err(e)) => tracing::debug!(error = %e, "poll queues not read for the metrics"),
+            Err(_) => tracing::debug!("poll queues not read for the metrics in time"),
+        }
+    }
+    out
 }
 
 /// Whether the registry database answers a read (the registry's own account) within
@@ -178,7 +193,50 @@ mod tests {
         ))
         .await
         .unwrap();
+        {
+            use epp_session::store::Store as _;
+            use epp_session::store::model::{NewPollMessage, PollPayload};
+            use epp_session::store::suite::{add_registrar, at, cid};
+            use epp_session::store::{Change, ChangeMeta, ChangeSet};
+            add_registrar(&store, "reg\"1").await;
+            add_registrar(&store, "reg2").await;
+            let meta = ChangeMeta {
+                registrar: None,
+                time: at(0),
+                cl_trid: None,
+                sv_trid: None,
+                command: "test".into(),
+            };
+            let set = ChangeSet::new(meta).with(Change::EnqueuePoll(NewPollMessage {
+                registrar: cid("reg2"),
+                text: "hello".into(),
+                payload: PollPayload::Text,
+            }));
+            store.commit(set).await.unwrap();
+        }
         metrics.watch_store(store);
+        // The poll queues are read at the scrape.
+        let r = request(addr, "GET /metrics HTTP/1.1\r\n\r\n").await;
+        assert!(
+            r.contains("\n# TYPE epp_poll_queue_messages gauge\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("\nepp_poll_queue_messages{registrar=\"reg2\"} 1\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("\nepp_poll_queue_messages{registrar=\"reg\\\"1\"} 0\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains(&format!(
+                "\nepp_poll_queue_oldest_timestamp_seconds{{registrar=\"reg2\"}} {}\n",
+                epp_session::store::suite::at(0).unix_micros() / 1_000_000
+            )),
+            "{r}"
+        );
+        assert!(!r.contains("registrar=\"reg0\""), "{r}");
         let r = request(addr, "GET /readyz HTTP/1.1\r\n\r\n").await;
         assert!(
             r.starts_with("HTTP/1.1 200 OK\r\n") && r.ends_with("ready\n"),

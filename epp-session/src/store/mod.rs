@@ -44,8 +44,8 @@ pub use login::check_login;
 pub use memory::MemoryStore;
 pub use model::{
     Contact, ContactQuery, Domain, DomainQuery, HistoryEntry, Host, HostQuery, LoginCheck,
-    Notification, ObjectKey, PollSummary, PolledMessage, Registrar, ReplayRecord, Sequence,
-    TransferToken,
+    Notification, ObjectKey, PollQueue, PollSummary, PolledMessage, Registrar, ReplayRecord,
+    Sequence, TransferToken, WITHDRAWN_REGISTRAR,
 };
 
 /// Reads by key that a command makes together: see [`Store::read_set`].
@@ -204,6 +204,28 @@ pub trait Store: Send + Sync {
         &self,
         registrar: &ClientId,
     ) -> impl Future<Output = Result<Option<PollSummary>, StoreError>> + Send;
+
+    /// Every registrar's poll queue (the registry's own `reg0` left out), by registrar id:
+    /// for monitoring registrars that stop reading their messages. The default asks
+    /// [`Store::poll_peek`] once per registrar.
+    fn poll_queues(&self) -> impl Future<Output = Result<Vec<PollQueue>, StoreError>> + Send {
+        async move {
+            let mut out = Vec::new();
+            for r in self.registrars().await? {
+                if r.id.as_str() == WITHDRAWN_REGISTRAR {
+                    continue;
+                }
+                let head = self.poll_peek(&r.id).await?;
+                out.push(PollQueue {
+                    registrar: r.id,
+                    count: head.as_ref().map_or(0, |h| h.count),
+                    oldest: head.map(|h| h.message.q_date),
+                });
+            }
+            out.sort_by(|a, b| a.registrar.cmp(&b.registrar));
+            Ok(out)
+        }
+    }
 
     /// The oldest message of a registrar's queue (`<poll op="req"/>`).
     fn poll_peek(

@@ -91,6 +91,7 @@ macro_rules! store_behaviour_suite {
             poll_payloads_round_trip,
             poll_purge_removes_old_messages,
             poll_once_keys_queue_a_notice_once_while_unread,
+            poll_queues_list_every_registrar,
             transfer_tokens_are_kept_per_domain,
             expired_transfer_tokens_are_listed_by_expiry,
             notification_outbox_tracks_delivery,
@@ -1672,6 +1673,31 @@ pub async fn poll_purge_removes_old_messages<S: Store>(store: &S) {
     let head = store.poll_peek(&cid("reg1")).await.unwrap().unwrap();
     assert_eq!((head.count, head.message.q_date), (2, at(20)));
     assert_eq!(store.poll_summary(&cid("reg2")).await.unwrap(), None);
+}
+
+pub async fn poll_queues_list_every_registrar<S: Store>(store: &S) {
+    add_registrar(store, "reg2").await;
+    add_registrar(store, "reg1").await;
+    for (secs, text) in [(5, "first"), (9, "second")] {
+        let set = ChangeSet::new(meta("reg2", "test", secs)).with(text_message("reg1", text));
+        store.commit(set).await.unwrap();
+    }
+    // By registrar id, reg0 left out; an empty queue has no oldest message.
+    assert_eq!(
+        store.poll_queues().await.unwrap(),
+        [
+            PollQueue {
+                registrar: cid("reg1"),
+                count: 2,
+                oldest: Some(at(5)),
+            },
+            PollQueue {
+                registrar: cid("reg2"),
+                count: 0,
+                oldest: None,
+            },
+        ]
+    );
 }
 
 pub async fn poll_once_keys_queue_a_notice_once_while_unread<S: Store>(store: &S) {

@@ -143,6 +143,17 @@ pub struct PollSummary {
     pub first_id: u64,
 }
 
+/// One registrar's poll queue at a glance ([`Store::poll_queues`](crate::store::Store)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollQueue {
+    /// The registrar.
+    pub registrar: ClientId,
+    /// How many messages are queued.
+    pub count: u64,
+    /// When the oldest was queued; `None` for an empty queue.
+    pub oldest: Option<Timestamp>,
+}
+
 /// The oldest message of a queue with the queue's length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolledMessage {

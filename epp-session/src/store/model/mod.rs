@@ -31,7 +31,9 @@ pub use domain::{
     KeyData, Lifecycle, SecDns, TransferRecord, TransferStatus,
 };
 pub use host::{Host, HostQuery, HostStatus, PendingHostUpdate};
-pub use message::{NewPollMessage, PollMessage, PollPayload, PollSummary, PolledMessage};
+pub use message::{
+    NewPollMessage, PollMessage, PollPayload, PollQueue, PollSummary, PolledMessage,
+};
 pub use record::{
     HistoryEntry, NewNotification, Notification, NotifyChannel, ObjectKey, ObjectKind,
     ReplayRecord, Sequence, TokenHash, TransferToken,
