@@ -491,13 +491,22 @@ pub(crate) fn zone(config: &Config, command: ZoneCommand) -> Result<(), Error> {
         ),
     };
     let label = zone.map_or_else(|| "every zone".to_owned(), |z| format!("zone {}", z.ace()));
+    let target = output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("standard output"));
     with_store(config, |store| async move {
         let now = clock.now();
+        let io = |source| Error::Io {
+            what: "cannot write the zone to",
+            path: target.clone(),
+            source,
+        };
         let failed = |e: epp_session::zone::ExportError| match e {
             epp_session::zone::ExportError::Store(source) => {
                 Error::store(format!("exporting {label}"), source)
             }
-            e => Error::Refused(e.to_string()),
+            epp_session::zone::ExportError::Io(source) => io(source),
+            e => Error::InvalidArgument(e.to_string()),
         };
         let summary = match &output {
             None => {
@@ -505,19 +514,10 @@ pub(crate) fn zone(config: &Config, command: ZoneCommand) -> Result<(), Error> {
                 let summary = epp_session::zone::export(&store, zone, now, &mut out)
                     .await
                     .map_err(failed)?;
-                std::io::Write::flush(&mut out).map_err(|source| Error::Io {
-                    what: "cannot write the zone to",
-                    path: "standard output".into(),
-                    source,
-                })?;
+                out.flush().map_err(io)?;
                 summary
             }
             Some(path) => {
-                let io = |source| Error::Io {
-                    what: "cannot write the zone to",
-                    path: path.clone(),
-                    source,
-                };
                 // Beside the target, so that the rename stays on one file system.
                 let mut name = path.as_os_str().to_owned();
                 name.push(format!(".tmp-{}", std::process::id()));
