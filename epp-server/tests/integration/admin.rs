@@ -591,7 +591,8 @@ fn backup_copies_the_sqlite_database_while_it_is_written(db: &Db) {
                 n
             })
         });
-        while committed.load(Ordering::Relaxed) < 5 {
+        // (A writer that fails ends the wait too; joining it below reports why.)
+        while committed.load(Ordering::Relaxed) < 5 && !writer.is_finished() {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         let out = db.admin(&["backup", arg], "").ok();
