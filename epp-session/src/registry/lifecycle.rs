@@ -173,8 +173,8 @@ pub async fn invalidate_registrant<S: Store>(
     Err(last)
 }
 
-/// Domains read per listing call.
-const PAGE: usize = 500;
+/// Domains or hosts read per listing call.
+pub(super) const PAGE: usize = 500;
 /// Extra days before the quarantine cut-off, for months of different lengths.
 const MONTH_MARGIN_SECS: i64 = 4 * 86_400;
 
@@ -365,7 +365,10 @@ async fn lapse_transfer<S: Store>(
 }
 
 /// Every host of a listing.
-async fn all_hosts<S: Store>(store: &S, query: &HostQuery) -> Result<Vec<Host>, StoreError> {
+pub(super) async fn all_hosts<S: Store>(
+    store: &S,
+    query: &HostQuery,
+) -> Result<Vec<Host>, StoreError> {
     let mut out: Vec<Host> = Vec::new();
     loop {
         let page = store

@@ -12,21 +12,21 @@
 //! The output is an RFC 1035 master-file fragment, absolute names, no `TTL` and no `SOA`:
 //! it is meant to be included (`$INCLUDE`) in a zone file that has its own `SOA`, apex `NS`
 //! and `$TTL`. Records come in the domains' name order, so two exports compare with
-//! `diff`. Domains are read page by page, each page on its own: a change committed during
-//! an export may be in it or not, and is in the next one.
+//! `diff`. Hosts and domains are read page by page, each page on its own: a change
+//! committed during an export may be in it or not, and is in the next one. The domains
+//! are written as their pages come; the hosts are listed first, all of them held until
+//! those with addresses are picked out.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use epp_norid_ext::policy::{self, Zone, ZoneKind};
-use epp_xml::{DomainName, HostName, Timestamp};
+use epp_xml::{DomainName, Timestamp};
 
 use super::domain::shown_statuses;
+use super::lifecycle::{PAGE, all_hosts};
 use crate::store::model::{Domain, DomainQuery, DomainStatus, Host, HostQuery};
 use crate::store::{Store, StoreError};
-
-/// Domains read per page.
-const PAGE: usize = 500;
 
 /// What an export wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -115,24 +115,16 @@ pub async fn export<S: Store, W: Write>(
                 .is_some_and(|label| !label.is_empty() && !label.contains('.'))
         })
     };
-    // The hosts that may need glue, by the domain they lie under: one pass over the hosts
-    // instead of a query per domain (hosts with addresses are the few under `.no`).
+    // The hosts that may need glue, by the domain they lie under: one listing of every
+    // host instead of a query per domain; only hosts with addresses (the few under `.no`)
+    // are kept.
     let mut glue: BTreeMap<String, Vec<Host>> = BTreeMap::new();
-    let mut after: Option<HostName> = None;
-    loop {
-        let page = store.hosts(&HostQuery::All, after.as_ref(), PAGE).await?;
-        let full = page.len() == PAGE;
-        after = page.last().map(|h| h.name.clone());
-        for h in page {
-            if h.addrs.is_empty() {
-                continue;
-            }
-            if let Some(sup) = policy::superordinate_name(&h.name).filter(|s| in_zone(s)) {
-                glue.entry(sup.to_owned()).or_default().push(h);
-            }
+    for h in all_hosts(store, &HostQuery::All).await? {
+        if h.addrs.is_empty() {
+            continue;
         }
-        if !full {
-            break;
+        if let Some(sup) = policy::superordinate_name(&h.name).filter(|s| in_zone(s)) {
+            glue.entry(sup.to_owned()).or_default().push(h);
         }
     }
     let mut after: Option<DomainName> = None;
@@ -176,12 +168,10 @@ async fn delegation<S: Store, W: Write>(
 ) -> Result<(), ExportError> {
     summary.delegated += 1;
     let owner = d.name.as_str();
-    let mut seen = BTreeSet::new();
+    // The registry logic keeps a domain's name servers distinct.
     for ns in &d.ns {
-        if seen.insert(ns) {
-            writeln!(out, "{owner}.\tIN\tNS\t{ns}.")?;
-            summary.ns += 1;
-        }
+        writeln!(out, "{owner}.\tIN\tNS\t{ns}.")?;
+        summary.ns += 1;
     }
     for ds in &d.sec_dns.ds {
         writeln!(
@@ -226,6 +216,11 @@ mod tests {
     use crate::store::model::{DsData, Lifecycle};
     use crate::store::suite::{at, base, block_on, commit1, domain, host};
     use crate::store::{Change, MemoryStore};
+
+    /// The records of an export, without its comment lines.
+    fn body(text: &str) -> Vec<&str> {
+        text.lines().filter(|l| !l.starts_with(';')).collect()
+    }
 
     fn run(store: &MemoryStore, name: &str) -> (String, ExportSummary) {
         let mut out = Vec::new();
@@ -307,9 +302,8 @@ mod tests {
         });
 
         let (text, summary) = run(&store, "NO.");
-        let body: Vec<&str> = text.lines().filter(|l| !l.starts_with(';')).collect();
         assert_eq!(
-            body,
+            body(&text),
             [
                 "a.no.\tIN\tNS\tns1.a.no.",
                 "a.no.\tIN\tNS\tns1.example.net.",
@@ -339,9 +333,8 @@ mod tests {
         assert!(text.ends_with("; 3 delegations (4 domains not delegated), 7 NS, 1 DS, 3 glue\n"));
 
         let (text, summary) = run(&store, "oslo.no");
-        let body: Vec<&str> = text.lines().filter(|l| !l.starts_with(';')).collect();
         assert_eq!(
-            body,
+            body(&text),
             [
                 "ola.oslo.no.\tIN\tNS\tns.ola.oslo.no.",
                 "ola.oslo.no.\tIN\tNS\tns1.example.net.",
@@ -353,9 +346,8 @@ mod tests {
         // Every zone: both, in name order.
         let (text, summary) = run(&store, "all");
         assert!(text.starts_with("; delegations in every zone from the registry at "));
-        let owners: Vec<&str> = text
-            .lines()
-            .filter(|l| !l.starts_with(';'))
+        let owners: Vec<&str> = body(&text)
+            .into_iter()
             .map(|l| l.split('\t').next().unwrap())
             .collect();
         assert_eq!(
