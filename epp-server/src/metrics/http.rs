@@ -196,22 +196,16 @@ mod tests {
         {
             use epp_session::store::Store as _;
             use epp_session::store::model::{NewPollMessage, PollPayload};
-            use epp_session::store::suite::{add_registrar, at, cid};
-            use epp_session::store::{Change, ChangeMeta, ChangeSet};
+            use epp_session::store::suite::{add_registrar, cid, meta};
+            use epp_session::store::{Change, ChangeSet};
             add_registrar(&store, "reg\"1").await;
             add_registrar(&store, "reg2").await;
-            let meta = ChangeMeta {
-                registrar: None,
-                time: at(0),
-                cl_trid: None,
-                sv_trid: None,
-                command: "test".into(),
-            };
-            let set = ChangeSet::new(meta).with(Change::EnqueuePoll(NewPollMessage {
-                registrar: cid("reg2"),
-                text: "hello".into(),
-                payload: PollPayload::Text,
-            }));
+            let set =
+                ChangeSet::new(meta("reg2", "test", 0)).with(Change::EnqueuePoll(NewPollMessage {
+                    registrar: cid("reg2"),
+                    text: "hello".into(),
+                    payload: PollPayload::Text,
+                }));
             store.commit(set).await.unwrap();
         }
         metrics.watch_store(store);

@@ -1740,14 +1740,14 @@ pub async fn poll_once_keys_queue_a_notice_once_while_unread<S: Store>(store: &S
         .await
         .unwrap();
     assert_eq!((count("reg1").await, count("reg2").await), (3, 1));
+    let ack = |id| Change::AckPoll {
+        registrar: cid("reg1"),
+        id,
+    };
     let head = store.poll_peek(&cid("reg1")).await.unwrap().unwrap();
     assert_eq!(head.message.text, "first");
     // Once read and acknowledged, the key is free again.
-    let ack = Change::AckPoll {
-        registrar: cid("reg1"),
-        id: head.message.id,
-    };
-    commit1(store, "reg1", ack).await.unwrap();
+    commit1(store, "reg1", ack(head.message.id)).await.unwrap();
     commit1(store, "reg2", once("reg1", "after the ack", "k1"))
         .await
         .unwrap();
@@ -1755,11 +1755,7 @@ pub async fn poll_once_keys_queue_a_notice_once_while_unread<S: Store>(store: &S
     let mut texts = Vec::new();
     while let Some(head) = store.poll_peek(&cid("reg1")).await.unwrap() {
         texts.push(head.message.text.clone());
-        let ack = Change::AckPoll {
-            registrar: cid("reg1"),
-            id: head.message.id,
-        };
-        commit1(store, "reg1", ack).await.unwrap();
+        commit1(store, "reg1", ack(head.message.id)).await.unwrap();
     }
     assert_eq!(texts, ["other", "plain", "after the ack"]);
     // A purge frees the key too.
